@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/store"
+)
+
+const (
+	workEvent = iota
+	workResult
+	workOp
+)
+
+// work is one item for a partition worker.
+type work struct {
+	kind      int
+	ev        *model.Envelope
+	qualified bool
+	res       *callResult
+	op        func(st *stepCtx) error
+	out       *Outcome
+	wg        *sync.WaitGroup
+}
+
+// timerBatch bounds the timers fired in one micro-batch.
+const timerBatch = 256
+
+// dedupeSweepBatch bounds the expired dedupe marks deleted in one micro-batch.
+const dedupeSweepBatch = 512
+
+// partition is the single writer of one partition's key range.
+type partition struct {
+	e    *Engine
+	id   int
+	in   chan *work
+	quit chan struct{}
+	seq  uint64
+
+	// nextTimer is the earliest due time of any timer this worker knows of; zero means "scan".
+	nextTimer time.Time
+	lastSweep time.Time
+}
+
+func newPartition(e *Engine, id int) *partition {
+	p := &partition{e: e, id: id, in: make(chan *work, e.cfg.QueueSize), quit: make(chan struct{})}
+	if b, ok, err := store.Get(e.db, store.KindPrefix(id, store.KindSeq)); err == nil && ok {
+		p.seq = store.ReadU64(b)
+	}
+	return p
+}
+
+func (p *partition) run(ctx context.Context) {
+	batch := make([]*work, 0, p.e.cfg.MaxBatch)
+	wake := time.NewTimer(0)
+	defer wake.Stop()
+	for {
+		batch = batch[:0]
+		select {
+		case w := <-p.in:
+			batch = append(batch, w)
+		case <-wake.C:
+		case <-p.quit:
+			// Drain what was queued before the stop, then leave.
+			for {
+				select {
+				case w := <-p.in:
+					p.apply(append(batch[:0], w))
+				default:
+					return
+				}
+			}
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case w := <-p.in:
+				batch = append(batch, w)
+			default:
+				break drain
+			}
+		}
+		p.apply(batch)
+		wake.Reset(p.untilNextTimer())
+	}
+}
+
+// untilNextTimer is how long the worker may sleep before it must look at its timers.
+func (p *partition) untilNextTimer() time.Duration {
+	const maxSleep = time.Second
+	if p.nextTimer.IsZero() {
+		return maxSleep
+	}
+	d := time.Until(p.nextTimer)
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return min(d, maxSleep)
+}
+
+// noteTimer tells the worker about a timer it just scheduled.
+func (p *partition) noteTimer(due time.Time) {
+	if p.nextTimer.IsZero() || due.Before(p.nextTimer) {
+		p.nextTimer = due
+	}
+}
+
+// apply runs one micro-batch: every work item, due timers and housekeeping go into one indexed
+// batch, committed with sync; callers are answered after the commit.
+func (p *partition) apply(items []*work) {
+	now := p.e.now()
+	b := p.e.db.NewIndexedBatch()
+	st := newStepCtx(p, b, now)
+	for _, w := range items {
+		switch w.kind {
+		case workEvent:
+			w.out.Duplicate = st.handleEvent(w.ev, w.qualified)
+		case workResult:
+			st.handleResult(w.res)
+		case workOp:
+			if err := w.op(st); err != nil {
+				w.out.Err = err
+			}
+		}
+	}
+	st.fireTimers()
+	if now.Sub(p.lastSweep) > time.Second {
+		st.sweepDedupe()
+		p.lastSweep = now
+	}
+	var err error
+	if b.Empty() {
+		b.Close()
+	} else {
+		b.Set(store.KindPrefix(p.id, store.KindSeq), store.U64(p.seq), nil)
+		err = b.Commit(pebble.Sync)
+		b.Close()
+	}
+	if err != nil {
+		p.e.log.Error("partition commit failed; the batch is not acknowledged", "partition", p.id, "err", err)
+		// Nothing was applied; in-memory hints are re-derived from disk.
+		p.nextTimer = time.Time{}
+	}
+	for _, w := range items {
+		if err != nil && w.out != nil && w.out.Err == nil {
+			w.out.Err = err
+		}
+		if w.wg != nil {
+			w.wg.Done()
+		}
+	}
+	if err == nil {
+		p.e.disp.committed(p.id, st.outbox, st.settled)
+	} else {
+		p.e.disp.committed(p.id, nil, st.settled)
+	}
+}
+
+// nextSeq returns a partition-unique, increasing sequence number.
+func (p *partition) nextSeq() uint64 {
+	p.seq++
+	return p.seq
+}

@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/store"
+)
+
+// ErrNoProfile is returned for a profile that does not exist.
+var ErrNoProfile = errors.New("engine: profile not found")
+
+// UpsertProfile deep-merges attributes into a profile (creating it), on the owning partition.
+func (e *Engine) UpsertProfile(ctx context.Context, id string, attrs map[string]any, test *bool) (*model.Profile, error) {
+	var out model.Profile
+	err := e.do(ctx, id, func(st *stepCtx) error {
+		p := st.profile(id, true)
+		deepMerge(p.Attributes, attrs)
+		if test != nil {
+			p.Test = *test
+		}
+		p.UpdatedAt = st.now
+		st.dirty[id] = true
+		st.saveProfiles()
+		out = p.Profile
+		return nil
+	})
+	return &out, err
+}
+
+// deepMerge merges src into dst: objects merge key by key, anything else replaces; a null
+// value removes the key.
+func deepMerge(dst, src map[string]any) {
+	for k, v := range src {
+		if v == nil {
+			delete(dst, k)
+			continue
+		}
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				deepMerge(dm, sm)
+				continue
+			}
+			fresh := map[string]any{}
+			deepMerge(fresh, sm)
+			dst[k] = fresh
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// GetProfile reads a committed profile.
+func (e *Engine) GetProfile(id string) (*model.Profile, error) {
+	pid := store.PartitionOf(id, len(e.parts))
+	raw, ok, err := store.Get(e.db, store.PartKey(pid, store.KindProfile, id))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNoProfile
+	}
+	var p storedProfile
+	if err := decode(raw, &p); err != nil {
+		return nil, err
+	}
+	return &p.Profile, nil
+}
+
+// DeleteProfile removes a profile with its instances (and their timers), entry history and
+// trace. Pending action calls already in the outbox still go out.
+func (e *Engine) DeleteProfile(ctx context.Context, id string) error {
+	return e.do(ctx, id, func(st *stepCtx) error {
+		if st.profile(id, false) == nil {
+			return ErrNoProfile
+		}
+		for _, inst := range st.instancesOf(id) {
+			st.del(inst.WaitKey)
+			st.del(inst.DeadKey)
+		}
+		pid := st.pid()
+		for _, kind := range []byte{store.KindInstance, store.KindHistory, store.KindTrace} {
+			prefix := append(store.PartKey(pid, kind, id), 0)
+			st.b.DeleteRange(prefix, store.PrefixEnd(prefix), nil)
+		}
+		st.del(store.PartKey(pid, store.KindProfile, id))
+		delete(st.profiles, id)
+		delete(st.dirty, id)
+		return nil
+	})
+}
+
+// Trace returns a profile's last steps, oldest first.
+func (e *Engine) Trace(id string) ([]TraceStep, error) {
+	pid := store.PartitionOf(id, len(e.parts))
+	prefix := append(store.PartKey(pid, store.KindTrace, id), 0)
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []TraceStep
+	for ok := it.First(); ok; ok = it.Next() {
+		var s TraceStep
+		if decode(it.Value(), &s) == nil {
+			out = append(out, s)
+		}
+	}
+	return out, it.Error()
+}
+
+// InstanceInfo describes an active instance.
+type InstanceInfo struct {
+	ID        string    `json:"id"`
+	JourneyID string    `json:"journeyId"`
+	Version   int       `json:"version"`
+	Node      string    `json:"nodeId"`
+	State     string    `json:"waitingFor"`
+	EnteredAt time.Time `json:"enteredAt"`
+	Deadline  time.Time `json:"deadline"`
+}
+
+// Instances lists a profile's active instances.
+func (e *Engine) Instances(id string) ([]InstanceInfo, error) {
+	pid := store.PartitionOf(id, len(e.parts))
+	prefix := append(store.PartKey(pid, store.KindInstance, id), 0)
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	out := []InstanceInfo{}
+	for ok := it.First(); ok; ok = it.Next() {
+		var in instance
+		if decode(it.Value(), &in) == nil {
+			out = append(out, InstanceInfo{ID: in.ID, JourneyID: in.JourneyID, Version: in.Version, Node: in.Node, State: in.State, EnteredAt: in.EnteredAt, Deadline: in.Deadline})
+		}
+	}
+	return out, it.Error()
+}
+
+// Counters sums counters whose scope starts with scopePrefix across all partitions: scope →
+// name → value.
+func (e *Engine) Counters(scopePrefix string) (map[string]map[string]int64, error) {
+	out := map[string]map[string]int64{}
+	for pid := range e.parts {
+		prefix := store.PartKey(pid, store.KindCounter, scopePrefix)
+		it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+		if err != nil {
+			return nil, err
+		}
+		base := len(store.KindPrefix(pid, store.KindCounter))
+		for ok := it.First(); ok; ok = it.Next() {
+			rest := string(it.Key()[base:])
+			i := strings.IndexByte(rest, 0)
+			if i < 0 {
+				continue
+			}
+			scope, name := rest[:i], rest[i+1:]
+			v, err := it.ValueAndErr()
+			if err != nil {
+				continue
+			}
+			m := out[scope]
+			if m == nil {
+				m = map[string]int64{}
+				out[scope] = m
+			}
+			m[name] += store.DecodeCounter(v)
+		}
+		if err := it.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// HourlyPoint is one hour of a journey's totals.
+type HourlyPoint struct {
+	Hour   time.Time        `json:"hour"`
+	Counts map[string]int64 `json:"counts"`
+}
+
+// Hourly returns a journey's hourly totals, oldest first.
+func (e *Engine) Hourly(journeyID string) ([]HourlyPoint, error) {
+	m, err := e.Counters("h/" + journeyID + "/")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HourlyPoint, 0, len(m))
+	for scope, counts := range m {
+		ts, err := strconv.ParseInt(scope[strings.LastIndexByte(scope, '/')+1:], 10, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, HourlyPoint{Hour: time.Unix(ts, 0).UTC(), Counts: counts})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hour.Before(out[j].Hour) })
+	return out, nil
+}
+
+// DeadLetters lists up to limit dead-lettered calls across partitions.
+func (e *Engine) DeadLetters(limit int) ([]DeadLetter, error) {
+	var out []DeadLetter
+	for pid := range e.parts {
+		prefix := store.KindPrefix(pid, store.KindDeadLetter)
+		it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+		if err != nil {
+			return nil, err
+		}
+		for ok := it.Last(); ok && len(out) < limit; ok = it.Prev() {
+			var d DeadLetter
+			if decode(it.Value(), &d) == nil {
+				out = append(out, d)
+			}
+		}
+		it.Close()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FailedAt.After(out[j].FailedAt) })
+	return out, nil
+}
+
+// PendingActions counts outbox entries not yet settled.
+func (e *Engine) PendingActions() int { return e.disp.Pending() }
+
+// ActiveInstances counts the instances of a journey across partitions (a scan; for reports).
+func (e *Engine) ActiveInstances(journeyID string) (int, error) {
+	n := 0
+	for pid := range e.parts {
+		prefix := store.KindPrefix(pid, store.KindInstance)
+		it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+		if err != nil {
+			return 0, err
+		}
+		for ok := it.First(); ok; ok = it.Next() {
+			k := it.Key()
+			if i := strings.LastIndexByte(string(k), 0); i >= 0 && string(k[i+1:]) == journeyID {
+				n++
+			}
+		}
+		it.Close()
+	}
+	return n, nil
+}

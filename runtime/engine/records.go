@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/wayline/wayline/runtime/model"
+)
+
+// The records below are stored as JSON in the partition key space. WARNING: fields are only
+// added, never renamed or re-purposed: old records must keep decoding.
+
+// Instance states: what an instance is blocked on.
+const (
+	waitEvent  = "event"
+	waitTimer  = "timer"
+	waitAction = "action"
+)
+
+// instance is one profile's walk through one journey version.
+type instance struct {
+	ID        string          `json:"id"`
+	JourneyID string          `json:"journeyId"`
+	Version   int             `json:"version"`
+	Node      string          `json:"node"`
+	State     string          `json:"state"`
+	Token     uint64          `json:"token"` // bumped on every block; stale timers and results carry an old one
+	Vars      map[string]any  `json:"vars,omitempty"`
+	Event     *model.Envelope `json:"event,omitempty"` // the event in scope
+	EnteredAt time.Time       `json:"enteredAt"`
+	Deadline  time.Time       `json:"deadline"`
+	WaitKey   []byte          `json:"waitKey,omitempty"`     // the timer of the current wait or event timeout
+	DeadKey   []byte          `json:"deadlineKey,omitempty"` // the global-timeout timer
+	Test      bool            `json:"test,omitempty"`
+}
+
+// history remembers entries into a journey, for re-entrance rules.
+type history struct {
+	LastEntry time.Time `json:"lastEntry"`
+	Entries   int       `json:"entries"`
+}
+
+// Timer kinds.
+const (
+	timerWait     = "wait"     // a wait node's delay is over
+	timerTimeout  = "timeout"  // an event node's timeout
+	timerDeadline = "deadline" // the journey's global timeout
+)
+
+type timerRec struct {
+	Kind     string `json:"kind"`
+	Profile  string `json:"profile"`
+	Journey  string `json:"journey"`
+	Instance string `json:"instance"`
+	Token    uint64 `json:"token"`
+}
+
+// outboxRec is one logical action call, durable until it succeeds or is dead-lettered.
+type outboxRec struct {
+	Key       string          `json:"key"` // the Idempotency-Key, stable across retries
+	ActionID  string          `json:"actionId"`
+	URL       string          `json:"url"`
+	Body      json.RawMessage `json:"body,omitempty"`
+	Attempts  int             `json:"attempts"` // calls made so far
+	Profile   string          `json:"profile"`
+	Journey   string          `json:"journey"`
+	Version   int             `json:"version"`
+	Node      string          `json:"node"`
+	Instance  string          `json:"instance"`
+	Await     bool            `json:"await,omitempty"` // the instance waits for the outcome (it has an error path)
+	Token     uint64          `json:"token,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+	LastError string          `json:"lastError,omitempty"`
+}
+
+// DeadLetter is an action call that failed for good.
+type DeadLetter struct {
+	outboxRec
+	FailedAt time.Time `json:"failedAt"`
+	Reason   string    `json:"reason"`
+}
+
+// storedProfile is a profile plus engine bookkeeping.
+type storedProfile struct {
+	model.Profile
+	TraceSeq uint64 `json:"traceSeq,omitempty"`
+}
+
+// TraceStep is one step of a profile's trace.
+type TraceStep struct {
+	At       time.Time `json:"at"`
+	Journey  string    `json:"journeyId,omitempty"`
+	Version  int       `json:"version,omitempty"`
+	Instance string    `json:"instanceId,omitempty"`
+	Node     string    `json:"nodeId,omitempty"`
+	Kind     string    `json:"kind"` // event, entered, node, exited, action, error, skipped
+	Outcome  string    `json:"outcome,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+	EventID  string    `json:"eventId,omitempty"`
+}
+
+func encode(v any) []byte {
+	b, err := sonic.Marshal(v)
+	if err != nil {
+		// Every record is built from values that encode; failing here is a bug.
+		panic("engine: encode record: " + err.Error())
+	}
+	return b
+}
+
+func decode(b []byte, v any) error { return sonic.Unmarshal(b, v) }

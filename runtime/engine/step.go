@@ -1,0 +1,539 @@
+package engine
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/wayline/wayline/runtime/expr"
+	"github.com/wayline/wayline/runtime/journey"
+	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/store"
+)
+
+// maxStepsPerRun bounds the nodes one instance walks in one go; validation already rejects
+// loops without a wait, so this only guards against bugs.
+const maxStepsPerRun = 1000
+
+// stepCtx is the state of one micro-batch on one partition.
+type stepCtx struct {
+	p   *partition
+	b   *pebble.Batch
+	now time.Time
+	cat *journeyCatalog
+
+	profiles map[string]*storedProfile // loaded in this batch
+	dirty    map[string]bool
+	outbox   []pendingCall // added in this batch, handed to the dispatcher after commit
+	settled  []string      // outbox keys finished in this batch
+}
+
+type journeyCatalog = journey.Catalog
+
+// pendingCall is an outbox entry the dispatcher should pick up.
+type pendingCall struct {
+	key []byte
+	rec *outboxRec
+}
+
+func newStepCtx(p *partition, b *pebble.Batch, now time.Time) *stepCtx {
+	return &stepCtx{p: p, b: b, now: now, cat: p.e.catalog.Load(),
+		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}}
+}
+
+func (st *stepCtx) pid() int { return st.p.id }
+
+func (st *stepCtx) get(key []byte) ([]byte, bool) {
+	v, ok, err := store.Get(st.b, key)
+	if err != nil {
+		st.p.e.log.Error("read failed", "partition", st.pid(), "err", err)
+		return nil, false
+	}
+	return v, ok
+}
+
+func (st *stepCtx) put(key []byte, v any) { st.b.Set(key, encode(v), nil) }
+func (st *stepCtx) del(key []byte) {
+	if len(key) > 0 {
+		st.b.Delete(key, nil)
+	}
+}
+
+// count adds delta to a report counter (a merge: no read).
+func (st *stepCtx) count(scope, name string, delta int64) {
+	st.b.Merge(store.PartKey(st.pid(), store.KindCounter, scope, name), store.EncodeCounter(delta), nil)
+}
+
+// countNode counts an outcome at a journey node, and per hour for the journey.
+func (st *stepCtx) countNode(inst *instance, node, metric string) {
+	st.count(NodeScope(inst.JourneyID, inst.Version, node), metric, 1)
+	if node == "" {
+		st.count(HourScope(inst.JourneyID, st.now), metric, 1)
+	}
+}
+
+// NodeScope is the counter scope of a journey node ("" node: the journey version as a whole).
+func NodeScope(journeyID string, version int, node string) string {
+	return "j/" + journeyID + "/" + strconv.Itoa(version) + "/" + node
+}
+
+// HourScope is the counter scope of a journey's hourly totals.
+func HourScope(journeyID string, t time.Time) string {
+	return "h/" + journeyID + "/" + strconv.FormatInt(t.Truncate(time.Hour).Unix(), 10)
+}
+
+// ActionScope is the counter scope of an action.
+func ActionScope(actionID string) string { return "a/" + actionID }
+
+// --- profiles -------------------------------------------------------------------------------
+
+func (st *stepCtx) profile(id string, create bool) *storedProfile {
+	if p, ok := st.profiles[id]; ok {
+		return p
+	}
+	raw, ok := st.get(store.PartKey(st.pid(), store.KindProfile, id))
+	var p *storedProfile
+	if ok {
+		p = &storedProfile{}
+		if err := decode(raw, p); err != nil {
+			st.p.e.log.Error("corrupt profile record; starting it afresh", "profile", id, "err", err)
+			p = nil
+		}
+	}
+	if p == nil {
+		if !create {
+			return nil
+		}
+		p = &storedProfile{Profile: model.Profile{ID: id, Identities: []string{id}, Attributes: map[string]any{},
+			CreatedAt: st.now, UpdatedAt: st.now}}
+		st.dirty[id] = true
+	}
+	if p.Attributes == nil {
+		p.Attributes = map[string]any{}
+	}
+	st.profiles[id] = p
+	return p
+}
+
+func (st *stepCtx) saveProfiles() {
+	for id := range st.dirty {
+		if p := st.profiles[id]; p != nil {
+			st.put(store.PartKey(st.pid(), store.KindProfile, id), p)
+		}
+	}
+	clear(st.dirty)
+}
+
+func (st *stepCtx) trace(prof *storedProfile, step TraceStep) {
+	step.At = st.now
+	prof.TraceSeq++
+	st.dirty[prof.ID] = true
+	st.put(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq), step)
+	if keep := uint64(st.p.e.cfg.TraceLength); prof.TraceSeq > keep {
+		st.del(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq-keep))
+	}
+}
+
+// --- instances ------------------------------------------------------------------------------
+
+func instKey(pid int, profile, journeyID string) []byte {
+	return store.PartKey(pid, store.KindInstance, profile, journeyID)
+}
+
+func (st *stepCtx) loadInstance(profile, journeyID string) *instance {
+	raw, ok := st.get(instKey(st.pid(), profile, journeyID))
+	if !ok {
+		return nil
+	}
+	inst := &instance{}
+	if err := decode(raw, inst); err != nil {
+		st.p.e.log.Error("corrupt instance record; ignoring it", "profile", profile, "journey", journeyID, "err", err)
+		return nil
+	}
+	return inst
+}
+
+// instancesOf lists a profile's active instances.
+func (st *stepCtx) instancesOf(profile string) []*instance {
+	prefix := append(store.PartKey(st.pid(), store.KindInstance, profile), 0)
+	it, err := st.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	if err != nil {
+		return nil
+	}
+	defer it.Close()
+	var out []*instance
+	for ok := it.First(); ok; ok = it.Next() {
+		inst := &instance{}
+		if err := decode(it.Value(), inst); err == nil {
+			out = append(out, inst)
+		}
+	}
+	return out
+}
+
+func (st *stepCtx) saveInstance(profile string, inst *instance) {
+	st.put(instKey(st.pid(), profile, inst.JourneyID), inst)
+}
+
+// schedule writes a timer and returns its key.
+func (st *stepCtx) schedule(due time.Time, rec timerRec) []byte {
+	key := store.TimeSeqKey(st.pid(), store.KindTimer, due, st.p.nextSeq())
+	st.put(key, rec)
+	st.p.noteTimer(due)
+	return key
+}
+
+// --- events ---------------------------------------------------------------------------------
+
+// handleEvent applies one event; it reports whether the event was a duplicate.
+func (st *stepCtx) handleEvent(ev *model.Envelope, qualified bool) (duplicate bool) {
+	dk := store.PartKey(st.pid(), store.KindDedupe, ev.ID)
+	if raw, ok := st.get(dk); ok && int64(store.ReadU64(raw)) > st.now.UnixNano() {
+		return true
+	}
+	expiry := st.now.Add(st.p.e.cfg.DedupeWindow)
+	st.b.Set(dk, store.U64(uint64(expiry.UnixNano())), nil)
+	st.b.Set(store.DedupeIndexKey(st.pid(), expiry, ev.ID), nil, nil)
+
+	prof := st.profile(ev.Identity, true)
+	if ev.Test {
+		prof.Test = true
+	}
+	st.trace(prof, TraceStep{Kind: "event", Detail: ev.Type, EventID: ev.ID, Outcome: qualifiedWord(qualified)})
+	if qualified {
+		st.advanceWaiting(prof, ev)
+		st.enter(prof, ev)
+	}
+	st.saveProfiles()
+	return false
+}
+
+func qualifiedWord(q bool) string {
+	if q {
+		return "accepted"
+	}
+	return "not_qualified"
+}
+
+// advanceWaiting moves the profile's instances that exit on, or wait for, this event.
+func (st *stepCtx) advanceWaiting(prof *storedProfile, ev *model.Envelope) {
+	for _, inst := range st.instancesOf(prof.ID) {
+		g := st.cat.Version(inst.JourneyID, inst.Version)
+		if g == nil {
+			continue
+		}
+		act := st.activation(prof, inst, ev, "")
+		exited := false
+		for _, x := range g.ExitEvents {
+			if x.Event != ev.Type {
+				continue
+			}
+			if x.Condition != nil {
+				ok, err := x.Condition.EvalBool(act)
+				if err != nil || !ok {
+					continue
+				}
+			}
+			st.finish(prof, inst, inst.Node, "exited", "exit event "+ev.Type)
+			exited = true
+			break
+		}
+		if exited || inst.State != waitEvent {
+			continue
+		}
+		n := g.Nodes[inst.Node]
+		if n == nil || n.Kind != model.NodeEvent || n.Event != ev.Type {
+			continue
+		}
+		if n.Filter != nil {
+			act.Journey["nodeId"] = n.ID
+			ok, err := n.Filter.EvalBool(act)
+			if err != nil {
+				st.countNode(inst, n.ID, "errored")
+				st.trace(prof, TraceStep{Kind: "error", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: n.ID, Detail: "condition: " + err.Error()})
+				continue
+			}
+			if !ok {
+				continue
+			}
+		}
+		st.del(inst.WaitKey)
+		inst.WaitKey = nil
+		inst.Event = ev
+		st.countNode(inst, n.ID, "passed")
+		st.run(prof, inst, g, n.NextNode)
+	}
+}
+
+// enter starts new instances of the live journeys this event enters.
+func (st *stepCtx) enter(prof *storedProfile, ev *model.Envelope) {
+	for _, g := range st.cat.Entries(ev.Type) {
+		if st.loadInstance(prof.ID, g.JourneyID) != nil {
+			continue // one instance per profile and journey at a time
+		}
+		hk := store.PartKey(st.pid(), store.KindHistory, prof.ID, g.JourneyID)
+		var h history
+		if raw, ok := st.get(hk); ok {
+			_ = decode(raw, &h)
+			if g.Reentrance.Mode != model.ReenterAfter || st.now.Sub(h.LastEntry) < g.Reentrance.Wait.D() {
+				continue
+			}
+		}
+		inst := &instance{
+			ID: g.JourneyID + "." + strconv.FormatUint(st.p.nextSeq(), 36) + "." + strconv.Itoa(st.pid()),
+			JourneyID: g.JourneyID, Version: g.Version, Event: ev, Vars: map[string]any{},
+			EnteredAt: st.now, Deadline: st.now.Add(g.Timeout), Test: ev.Test,
+		}
+		if f := g.Entry.Filter; f != nil {
+			ok, err := f.EvalBool(st.activation(prof, inst, ev, g.Entry.ID))
+			if err != nil {
+				st.count(NodeScope(g.JourneyID, g.Version, g.Entry.ID), "errored", 1)
+				st.trace(prof, TraceStep{Kind: "error", Journey: g.JourneyID, Version: g.Version, Node: g.Entry.ID, Detail: "entry condition: " + err.Error()})
+				continue
+			}
+			if !ok {
+				continue
+			}
+		}
+		h.LastEntry, h.Entries = st.now, h.Entries+1
+		st.put(hk, h)
+		inst.DeadKey = st.schedule(inst.Deadline, timerRec{Kind: timerDeadline, Profile: prof.ID, Journey: g.JourneyID, Instance: inst.ID})
+		st.countNode(inst, "", "entered")
+		st.countNode(inst, g.Entry.ID, "entered")
+		st.countNode(inst, g.Entry.ID, "passed")
+		st.trace(prof, TraceStep{Kind: "entered", Journey: g.JourneyID, Version: g.Version, Instance: inst.ID, Node: g.Entry.ID, EventID: ev.ID})
+		st.run(prof, inst, g, g.Entry.NextNode)
+	}
+}
+
+// --- stepping -------------------------------------------------------------------------------
+
+func (st *stepCtx) activation(prof *storedProfile, inst *instance, ev *model.Envelope, node string) *expr.Activation {
+	a := &expr.Activation{Now: st.now,
+		Profile: map[string]any{"id": prof.ID, "identities": prof.Identities, "attributes": prof.Attributes, "test": prof.Test},
+		Vars:    inst.Vars,
+		Journey: map[string]any{"id": inst.JourneyID, "version": int64(inst.Version), "instanceId": inst.ID, "nodeId": node},
+	}
+	if a.Vars == nil {
+		a.Vars = map[string]any{}
+	}
+	if ev != nil {
+		a.Event = map[string]any{"id": ev.ID, "type": ev.Type, "timestamp": ev.Timestamp, "identity": ev.Identity, "data": ev.Data}
+	} else {
+		a.Event = map[string]any{}
+	}
+	return a
+}
+
+// run walks an instance from n until it blocks or ends, then saves it.
+func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n *journey.Node) {
+	for steps := 0; ; steps++ {
+		if n == nil {
+			st.finish(prof, inst, inst.Node, "completed", "no next node")
+			return
+		}
+		if steps == maxStepsPerRun {
+			st.countNode(inst, n.ID, "errored")
+			st.finish(prof, inst, n.ID, "errored", "more than 1000 steps without a wait")
+			return
+		}
+		inst.Node = n.ID
+		st.countNode(inst, n.ID, "entered")
+		act := st.activation(prof, inst, inst.Event, n.ID)
+		var next *journey.Node
+		switch n.Kind {
+		case model.NodeEvent:
+			inst.State, inst.Token = waitEvent, inst.Token+1
+			if n.Timeout > 0 {
+				inst.WaitKey = st.schedule(st.now.Add(n.Timeout.D()), timerRec{Kind: timerTimeout, Profile: prof.ID, Journey: inst.JourneyID, Instance: inst.ID, Token: inst.Token})
+			}
+			st.traceNode(prof, inst, n, "waiting", "for event "+n.Event)
+			st.saveInstance(prof.ID, inst)
+			return
+		case model.NodeWait:
+			due, err := st.waitDue(n, act)
+			if err != nil {
+				st.nodeError(prof, inst, n, err)
+				due = st.now
+			}
+			if due.After(st.now) {
+				inst.State, inst.Token = waitTimer, inst.Token+1
+				inst.WaitKey = st.schedule(due, timerRec{Kind: timerWait, Profile: prof.ID, Journey: inst.JourneyID, Instance: inst.ID, Token: inst.Token})
+				st.traceNode(prof, inst, n, "waiting", "until "+due.Format(time.RFC3339Nano))
+				st.saveInstance(prof.ID, inst)
+				return
+			}
+			next = n.NextNode
+		case model.NodeCondition:
+			next = st.decide(prof, inst, n, act)
+		case model.NodeAction:
+			// With an error path the instance waits for the call's outcome; without one it
+			// moves on and the call is fire-and-forget (still retried and reported).
+			await := n.ErrorNode != nil
+			if await {
+				inst.State, inst.Token = waitAction, inst.Token+1
+			}
+			if err := st.enqueueAction(prof, inst, n, act, await); err != nil {
+				st.nodeError(prof, inst, n, err)
+				if n.ErrorNode == nil {
+					st.finish(prof, inst, n.ID, "errored", err.Error())
+					return
+				}
+				next = n.ErrorNode
+				break
+			}
+			if await {
+				st.traceNode(prof, inst, n, "waiting", "for action "+n.Action)
+				st.saveInstance(prof.ID, inst)
+				return
+			}
+			next = n.NextNode
+		case model.NodeUpdateProfile:
+			st.updateProfile(prof, inst, n, act)
+			next = n.NextNode
+		case model.NodeEnd:
+			st.finish(prof, inst, n.ID, "completed", "")
+			return
+		}
+		st.countNode(inst, n.ID, "passed")
+		st.traceNode(prof, inst, n, "passed", "")
+		n = next
+	}
+}
+
+func (st *stepCtx) traceNode(prof *storedProfile, inst *instance, n *journey.Node, outcome, detail string) {
+	st.trace(prof, TraceStep{Kind: "node", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: n.ID, Outcome: outcome, Detail: detail})
+}
+
+func (st *stepCtx) nodeError(prof *storedProfile, inst *instance, n *journey.Node, err error) {
+	st.countNode(inst, n.ID, "errored")
+	st.countNode(inst, "", "errored")
+	st.trace(prof, TraceStep{Kind: "error", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: n.ID, Detail: err.Error()})
+}
+
+func (st *stepCtx) waitDue(n *journey.Node, act *expr.Activation) (time.Time, error) {
+	switch {
+	case n.Duration > 0:
+		return st.now.Add(n.Duration.D()), nil
+	case n.UntilP != nil:
+		return n.UntilP.EvalTime(act)
+	default:
+		return n.UntilAt, nil
+	}
+}
+
+// decide picks a condition's next node. A branch whose expression fails to evaluate counts as
+// an error and does not match.
+func (st *stepCtx) decide(prof *storedProfile, inst *instance, n *journey.Node, act *expr.Activation) *journey.Node {
+	if len(n.Splits) > 0 {
+		b := Bucket(prof.ID, inst.JourneyID, n.ID)
+		for _, s := range n.Splits {
+			if b < s.Upper {
+				st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:"+s.ID, 1)
+				return s.Next
+			}
+		}
+	}
+	for _, br := range n.Conds {
+		var ok bool
+		if br.Window != nil {
+			ok = br.Window.Contains(st.now, prof.Attributes)
+		} else {
+			var err error
+			if ok, err = br.Expr.EvalBool(act); err != nil {
+				st.nodeError(prof, inst, n, fmt.Errorf("branch %s: %w", br.ID, err))
+				ok = false
+			}
+		}
+		if ok {
+			st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:"+br.ID, 1)
+			return br.Next
+		}
+	}
+	st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:else", 1)
+	return n.ElseNode
+}
+
+// Bucket places a profile in 0..99 for a split, the same way every time.
+func Bucket(profile, journeyID, node string) int {
+	h := fnv.New64a()
+	h.Write([]byte(journeyID))
+	h.Write([]byte{0})
+	h.Write([]byte(node))
+	h.Write([]byte{0})
+	h.Write([]byte(profile))
+	return int(h.Sum64() % 100)
+}
+
+func (st *stepCtx) updateProfile(prof *storedProfile, inst *instance, n *journey.Node, act *expr.Activation) {
+	for _, a := range n.SetOps {
+		v, err := a.Expr.EvalValue(act)
+		if err == nil {
+			err = checkFinite(v)
+		}
+		if err != nil {
+			st.nodeError(prof, inst, n, fmt.Errorf("set %s: %w", joinPath(a.Path), err))
+			continue
+		}
+		setPath(prof.Attributes, a.Path, v)
+	}
+	for _, path := range n.Unset {
+		unsetPath(prof.Attributes, splitPath(path))
+	}
+	for _, a := range n.VarOps {
+		v, err := a.Expr.EvalValue(act)
+		if err == nil {
+			err = checkFinite(v)
+		}
+		if err != nil {
+			st.nodeError(prof, inst, n, fmt.Errorf("vars %s: %w", joinPath(a.Path), err))
+			continue
+		}
+		if inst.Vars == nil {
+			inst.Vars = map[string]any{}
+		}
+		setPath(inst.Vars, a.Path, v)
+	}
+	prof.UpdatedAt = st.now
+	st.dirty[prof.ID] = true
+}
+
+// checkFinite rejects NaN and infinities, which JSON cannot store.
+func checkFinite(v any) error {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("value %v cannot be stored (not a finite number)", x)
+		}
+	case map[string]any:
+		for _, e := range x {
+			if err := checkFinite(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if err := checkFinite(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finish ends an instance: removes it and its timers, counts how it ended.
+func (st *stepCtx) finish(prof *storedProfile, inst *instance, node, how, detail string) {
+	st.del(inst.WaitKey)
+	st.del(inst.DeadKey)
+	st.del(instKey(st.pid(), prof.ID, inst.JourneyID))
+	if node != "" {
+		st.countNode(inst, node, "exited")
+	}
+	st.countNode(inst, "", how)
+	st.countNode(inst, "", "exited")
+	st.trace(prof, TraceStep{Kind: "exited", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: node, Outcome: how, Detail: detail})
+}

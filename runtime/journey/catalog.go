@@ -1,0 +1,49 @@
+package journey
+
+import (
+	"strconv"
+
+	"github.com/wayline/wayline/runtime/model"
+)
+
+// Catalog is an immutable snapshot of everything the engine needs to step instances: every
+// compiled journey version, which of them take entries for each event type, and the actions.
+// A new snapshot replaces the old one whenever metadata changes; instances keep stepping on the
+// version they entered.
+type Catalog struct {
+	versions map[string]*Graph   // "journeyID/version"
+	entries  map[string][]*Graph // event type → live versions whose entry listens to it
+	actions  map[string]*model.Action
+}
+
+// NewCatalog returns an empty catalog.
+func NewCatalog() *Catalog {
+	return &Catalog{versions: map[string]*Graph{}, entries: map[string][]*Graph{}, actions: map[string]*model.Action{}}
+}
+
+func versionKey(id string, v int) string { return id + "/" + strconv.Itoa(v) }
+
+// AddVersion adds a compiled version; live marks it as the one taking entries.
+func (c *Catalog) AddVersion(g *Graph, live bool) {
+	c.versions[versionKey(g.JourneyID, g.Version)] = g
+	if live {
+		c.entries[g.Entry.Event] = append(c.entries[g.Entry.Event], g)
+	}
+}
+
+// AddAction adds an action definition.
+func (c *Catalog) AddAction(a *model.Action) { c.actions[a.ID] = a }
+
+// Version returns a compiled version, nil if unknown.
+func (c *Catalog) Version(journeyID string, version int) *Graph {
+	return c.versions[versionKey(journeyID, version)]
+}
+
+// Entries returns the live versions that an event of this type may enter.
+func (c *Catalog) Entries(eventType string) []*Graph { return c.entries[eventType] }
+
+// Action returns an action definition.
+func (c *Catalog) Action(id string) (*model.Action, bool) {
+	a, ok := c.actions[id]
+	return a, ok
+}

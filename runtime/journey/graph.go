@@ -1,0 +1,87 @@
+// Package journey validates journey definitions and compiles them into immutable graphs with
+// pre-compiled CEL programs and templates. Validation runs when a draft is validated or
+// published; the engine only walks compiled graphs on the event path.
+package journey
+
+import (
+	"time"
+
+	"github.com/wayline/wayline/runtime/expr"
+	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/schema"
+)
+
+// Resolver looks up what a journey refers to. Implementations must be safe for concurrent use.
+type Resolver interface {
+	EventDefinition(name string) (*model.EventDefinition, *schema.Schema, bool)
+	Action(id string) (*model.Action, bool)
+}
+
+// Graph is a compiled, immutable journey version.
+type Graph struct {
+	JourneyID  string
+	Version    int
+	Name       string
+	Entry      *Node
+	Nodes      map[string]*Node
+	ExitEvents []ExitEvent
+	Reentrance model.Reentrance
+	Timeout    time.Duration
+	// EventTypes lists every event type the graph listens to (entry, waits, exits).
+	EventTypes []string
+}
+
+// ExitEvent is a compiled exit rule.
+type ExitEvent struct {
+	Event     string
+	Condition *expr.Program // nil: always
+}
+
+// Node is a compiled node. Next pointers are resolved; the model fields stay available.
+type Node struct {
+	model.Node
+	Index int // position in the definition, for error fields
+
+	NextNode    *Node
+	TimeoutNode *Node // event waits
+	ErrorNode   *Node // actions
+	ElseNode    *Node // conditions
+
+	Filter   *expr.Program // event: optional condition on the event
+	Conds    []Branch      // condition branches, in order
+	Splits   []SplitArm    // condition: cumulative upper bounds
+	UntilAt  time.Time     // wait
+	UntilP   *expr.Program // wait
+
+	URLT     *expr.StringTemplate // action
+	PayloadT *expr.Template       // action; nil: no body
+	SetOps   []Assign             // update_profile
+	VarOps   []Assign
+}
+
+// Branch is a compiled condition branch.
+type Branch struct {
+	ID     string
+	Expr   *expr.Program
+	Window *Window
+	Next   *Node
+}
+
+// SplitArm is a percentage arm: a profile whose bucket (0-99) is below Upper and at or above the
+// previous arm's Upper takes Next.
+type SplitArm struct {
+	ID    string
+	Upper int
+	Next  *Node
+}
+
+// Assign is one update_profile assignment.
+type Assign struct {
+	Path []string
+	Expr *expr.Program
+}
+
+// Blocking reports whether an instance stops at this node until something happens.
+func (n *Node) Blocking() bool {
+	return n.Kind == model.NodeWait || n.Kind == model.NodeEvent
+}

@@ -1,0 +1,264 @@
+package model
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// EventDefinition is a named event type.
+type EventDefinition struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Schema is a JSON Schema (draft 2020-12 subset) for the event's data object.
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// IdentityField is the dotted path, inside data, of the field that carries the profile
+	// identity ("userId", "customer.email").
+	IdentityField string `json:"identityField"`
+	// IdentityNamespace prefixes the identity value: a profile id is "namespace:value".
+	IdentityNamespace string `json:"identityNamespace"`
+	// Qualifier is an optional CEL expression over event; an event for which it is false is
+	// accepted but does not move journeys.
+	Qualifier string `json:"qualifier,omitempty"`
+	// Public definitions are accepted without an API key, rate-limited per client IP.
+	Public    bool      `json:"public"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Envelope is a normalised event, as the engine sees it.
+type Envelope struct {
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	Timestamp  time.Time      `json:"timestamp"`
+	Identity   string         `json:"identity"` // "namespace:value", the profile id
+	Data       map[string]any `json:"data"`
+	ReceivedAt time.Time      `json:"receivedAt"`
+	// Test marks an event sent to test profiles only.
+	Test bool `json:"test,omitempty"`
+}
+
+// ActionAuth is how a REST action authenticates. Secrets (Token, Password, Value) are
+// write-only: the API accepts them and never returns them.
+type ActionAuth struct {
+	Type     string `json:"type"`               // "none", "bearer", "basic", "apiKey"
+	Token    string `json:"token,omitempty"`    // bearer
+	Username string `json:"username,omitempty"` // basic
+	Password string `json:"password,omitempty"` // basic
+	Header   string `json:"header,omitempty"`   // apiKey: the header name, e.g. "X-API-Key"
+	Value    string `json:"value,omitempty"`    // apiKey
+}
+
+// Auth types.
+const (
+	AuthNone   = "none"
+	AuthBearer = "bearer"
+	AuthBasic  = "basic"
+	AuthAPIKey = "apiKey"
+)
+
+// RetryPolicy says how a failed action call is retried: exponential backoff from
+// InitialBackoff, doubling up to MaxBackoff, with full jitter, at most MaxAttempts calls in all.
+type RetryPolicy struct {
+	MaxAttempts    int      `json:"maxAttempts"`
+	InitialBackoff Duration `json:"initialBackoff"`
+	MaxBackoff     Duration `json:"maxBackoff"`
+}
+
+// Action is a custom REST action.
+type Action struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Method      string            `json:"method"`
+	URL         string            `json:"url"` // may hold {{ expr }} templates
+	Headers     map[string]string `json:"headers,omitempty"`
+	Auth        *ActionAuth       `json:"auth,omitempty"`
+	// Payload is a JSON template: any string value may hold {{ expr }} parts; a string that is
+	// exactly one {{ expr }} takes the expression's type.
+	Payload json.RawMessage `json:"payload,omitempty"`
+	Timeout Duration        `json:"timeout"`
+	Retry   RetryPolicy     `json:"retry"`
+	// RateLimit caps calls per second to this action across all journeys (0: no cap).
+	RateLimit float64   `json:"rateLimit"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Node kinds.
+const (
+	NodeEvent         = "event"
+	NodeCondition     = "condition"
+	NodeWait          = "wait"
+	NodeAction        = "action"
+	NodeUpdateProfile = "update_profile"
+	NodeEnd           = "end"
+)
+
+// Position is where the designer drew a node; the engine ignores it.
+type Position struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
+
+// Node is one step of a journey graph. Which fields apply depends on Kind; validation reports
+// fields set on the wrong kind.
+type Node struct {
+	ID       string    `json:"id"`
+	Kind     string    `json:"kind"`
+	Name     string    `json:"name,omitempty"`
+	Position *Position `json:"position,omitempty"`
+	Next     string    `json:"next,omitempty"`
+
+	// event: the first node is the entry; later ones wait for the event, with a timeout path.
+	Event       string   `json:"event,omitempty"`
+	Condition   string   `json:"condition,omitempty"` // optional CEL filter on the event
+	Timeout     Duration `json:"timeout,omitempty"`
+	TimeoutNext string   `json:"timeoutNext,omitempty"`
+
+	// condition: ordered branches and else, or a percentage split.
+	Branches []Branch `json:"branches,omitempty"`
+	Else     string   `json:"else,omitempty"`
+	Split    []Split  `json:"split,omitempty"`
+
+	// wait: exactly one of Duration, Until (RFC 3339) or UntilExpression (CEL timestamp).
+	Duration        Duration `json:"duration,omitempty"`
+	Until           string   `json:"until,omitempty"`
+	UntilExpression string   `json:"untilExpression,omitempty"`
+
+	// action
+	Action    string          `json:"action,omitempty"`
+	Payload   json.RawMessage `json:"payload,omitempty"` // overrides the action's template
+	ErrorNext string          `json:"errorNext,omitempty"`
+
+	// update_profile: attribute path → CEL expression; Unset removes attributes; Vars sets
+	// instance variables.
+	Set   map[string]string `json:"set,omitempty"`
+	Unset []string          `json:"unset,omitempty"`
+	Vars  map[string]string `json:"vars,omitempty"`
+}
+
+// Branch is one ordered branch of a condition node: a CEL expression or a time window.
+type Branch struct {
+	ID         string      `json:"id"`
+	Name       string      `json:"name,omitempty"`
+	Expression string      `json:"expression,omitempty"`
+	TimeWindow *TimeWindow `json:"timeWindow,omitempty"`
+	Next       string      `json:"next"`
+}
+
+// TimeWindow matches when the current time, in the profile's time zone, falls on one of Days
+// between Start and End ("09:00", "17:30"; End before Start spans midnight).
+type TimeWindow struct {
+	Days  []string `json:"days,omitempty"` // "mon".."sun"; empty: every day
+	Start string   `json:"start"`
+	End   string   `json:"end"`
+	// TimeZoneAttribute is the profile attribute holding an IANA zone ("timezone" if empty);
+	// DefaultTimeZone is used when the profile has none ("UTC" if empty).
+	TimeZoneAttribute string `json:"timeZoneAttribute,omitempty"`
+	DefaultTimeZone   string `json:"defaultTimeZone,omitempty"`
+}
+
+// Split is one arm of a percentage split; a profile always lands in the same arm.
+type Split struct {
+	ID      string `json:"id"`
+	Percent int    `json:"percent"`
+	Next    string `json:"next"`
+}
+
+// Reentrance modes.
+const (
+	ReenterNever = "never"
+	ReenterAfter = "after"
+)
+
+// Rules apply to the whole journey.
+type Rules struct {
+	// Reentrance: "never" (default) or "after" Wait since the last entry; a profile is never in
+	// two instances of one journey at once.
+	Reentrance Reentrance `json:"reentrance"`
+	// Timeout ends any instance that has run this long (default 30 days).
+	Timeout    Duration    `json:"timeout,omitempty"`
+	ExitEvents []ExitEvent `json:"exitEvents,omitempty"`
+}
+
+// Reentrance is the re-entrance rule.
+type Reentrance struct {
+	Mode string   `json:"mode"`
+	Wait Duration `json:"wait,omitempty"`
+}
+
+// ExitEvent ends an instance when its event arrives (and Condition, if any, holds).
+type ExitEvent struct {
+	Event     string `json:"event"`
+	Condition string `json:"condition,omitempty"`
+}
+
+// DefaultJourneyTimeout is the global timeout when a journey sets none.
+const DefaultJourneyTimeout = 30 * 24 * time.Hour
+
+// Definition is the versioned part of a journey: its graph and rules.
+type Definition struct {
+	Nodes []Node `json:"nodes"`
+	Rules Rules  `json:"rules"`
+}
+
+// Journey statuses.
+const (
+	StatusDraft   = "draft"   // never published
+	StatusLive    = "live"    // a live version takes entries
+	StatusStopped = "stopped" // no new entries; in-flight instances finish
+)
+
+// Journey is the editable resource: a draft and a pointer to the live version.
+type Journey struct {
+	ID          string      `json:"id"`
+	Name        string      `json:"name"`
+	Description string      `json:"description,omitempty"`
+	Status      string      `json:"status"`
+	LiveVersion int         `json:"liveVersion,omitempty"`
+	Versions    int         `json:"versions"` // how many versions were published
+	Draft       *Definition `json:"draft,omitempty"`
+	// Revision changes on every edit; updates must carry it (If-Match or "revision").
+	Revision  int64     `json:"revision"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// JourneyVersion is an immutable published version.
+type JourneyVersion struct {
+	JourneyID   string     `json:"journeyId"`
+	Version     int        `json:"version"`
+	Name        string     `json:"name"`
+	Definition  Definition `json:"definition"`
+	PublishedAt time.Time  `json:"publishedAt"`
+}
+
+// Profile is one customer's profile.
+type Profile struct {
+	ID         string         `json:"id"` // primary identity, "namespace:value"
+	Identities []string       `json:"identities"`
+	Attributes map[string]any `json:"attributes"`
+	Test       bool           `json:"test,omitempty"`
+	CreatedAt  time.Time      `json:"createdAt"`
+	UpdatedAt  time.Time      `json:"updatedAt"`
+}
+
+// Roles of API keys, from most to least powerful.
+const (
+	RoleAdmin  = "admin"
+	RoleEditor = "editor"
+	RoleViewer = "viewer"
+	RoleIngest = "ingest"
+)
+
+// APIKey is a stored key: only the hash of the secret is kept.
+type APIKey struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Hash      string    `json:"hash"`   // hex sha256 of the secret
+	Prefix    string    `json:"prefix"` // first characters, to recognise a key in lists
+	CreatedAt time.Time `json:"createdAt"`
+}
