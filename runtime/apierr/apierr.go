@@ -17,35 +17,35 @@ type Code string
 
 // The catalogue. WARNING: ONLY APPEND; a code never changes meaning.
 const (
-	InvalidJSON        Code = "invalid_json"         // 400: the body is not valid JSON / NDJSON
-	InvalidEvent       Code = "invalid_event"        // 400: the event fails its definition's schema or envelope rules
-	UnknownEventType   Code = "unknown_event_type"   // 400: no event definition with that name
-	MissingIdentity    Code = "missing_identity"     // 400: the identity field is absent or empty
-	BodyTooLarge       Code = "body_too_large"       // 413
-	TooManyEvents      Code = "too_many_events"      // 413: batch larger than the limit
-	TooDeep            Code = "too_deep"             // 400: nesting deeper than the limit
-	UnsupportedMedia   Code = "unsupported_media"    // 415
-	Unauthenticated    Code = "unauthenticated"      // 401: no key, or an unknown key
-	Forbidden          Code = "forbidden"            // 403: the key's role may not do this
-	NotFound           Code = "not_found"            // 404
-	AlreadyExists      Code = "already_exists"       // 409
-	VersionConflict    Code = "version_conflict"     // 409: If-Match / version does not match
-	InvalidRequest     Code = "invalid_request"      // 400: a request field is missing or malformed
-	JourneyInvalid     Code = "journey_invalid"      // 422: the journey fails validation
-	InvalidExpression  Code = "invalid_expression"   // 422: a CEL expression does not compile or type-check
-	InvalidSchema      Code = "invalid_schema"       // 422: an event definition's JSON schema is invalid
-	NotQualified       Code = "not_qualified"        // reported per event: the qualifying expression was false
-	RateLimited        Code = "rate_limited"         // 429
-	JourneyNotDraft    Code = "journey_not_draft"    // 409: the journey has no draft to change or publish
-	JourneyNotLive     Code = "journey_not_live"     // 409: the operation needs a live version
-	UnknownAction      Code = "unknown_action"       // 422: a node names an action that does not exist
-	Unavailable        Code = "unavailable"          // 503: the node is shutting down or not ready
-	Internal           Code = "internal"             // 500: a bug; the message says what to report
-	MethodNotAllowed   Code = "method_not_allowed"   // 405
-	DuplicateEvent     Code = "duplicate_event"      // reported per event: already accepted within the dedupe window
-	ActionCallFailed   Code = "action_call_failed"   // 502: a test call to an action failed
-	InvalidIdempotency Code = "invalid_idempotency"  // 422: Idempotency-Key reused with a different body
-	InUse              Code = "in_use"               // 409: the resource is referenced by something live
+	InvalidJSON        Code = "invalid_json"        // 400: the body is not valid JSON / NDJSON
+	InvalidEvent       Code = "invalid_event"       // 400: the event fails its definition's schema or envelope rules
+	UnknownEventType   Code = "unknown_event_type"  // 400: no event definition with that name
+	MissingIdentity    Code = "missing_identity"    // 400: the identity field is absent or empty
+	BodyTooLarge       Code = "body_too_large"      // 413
+	TooManyEvents      Code = "too_many_events"     // 413: batch larger than the limit
+	TooDeep            Code = "too_deep"            // 400: nesting deeper than the limit
+	UnsupportedMedia   Code = "unsupported_media"   // 415
+	Unauthenticated    Code = "unauthenticated"     // 401: no key, or an unknown key
+	Forbidden          Code = "forbidden"           // 403: the key's role may not do this
+	NotFound           Code = "not_found"           // 404
+	AlreadyExists      Code = "already_exists"      // 409
+	VersionConflict    Code = "version_conflict"    // 409: If-Match / version does not match
+	InvalidRequest     Code = "invalid_request"     // 400: a request field is missing or malformed
+	JourneyInvalid     Code = "journey_invalid"     // 422: the journey fails validation
+	InvalidExpression  Code = "invalid_expression"  // 422: a CEL expression does not compile or type-check
+	InvalidSchema      Code = "invalid_schema"      // 422: an event definition's JSON schema is invalid
+	NotQualified       Code = "not_qualified"       // reported per event: the qualifying expression was false
+	RateLimited        Code = "rate_limited"        // 429
+	JourneyNotDraft    Code = "journey_not_draft"   // 409: the journey has no draft to change or publish
+	JourneyNotLive     Code = "journey_not_live"    // 409: the operation needs a live version
+	UnknownAction      Code = "unknown_action"      // 422: a node names an action that does not exist
+	Unavailable        Code = "unavailable"         // 503: the node is shutting down or not ready
+	Internal           Code = "internal"            // 500: a bug; the message says what to report
+	MethodNotAllowed   Code = "method_not_allowed"  // 405
+	DuplicateEvent     Code = "duplicate_event"     // reported per event: already accepted within the dedupe window
+	ActionCallFailed   Code = "action_call_failed"  // 502: a test call to an action failed
+	InvalidIdempotency Code = "invalid_idempotency" // 422: Idempotency-Key reused with a different body
+	InUse              Code = "in_use"              // 409: the resource is referenced by something live
 )
 
 // Error is one API error: an HTTP status, a stable code, a message that says what went wrong and

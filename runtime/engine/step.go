@@ -284,7 +284,7 @@ func (st *stepCtx) enter(prof *storedProfile, ev *model.Envelope) {
 			}
 		}
 		inst := &instance{
-			ID: g.JourneyID + "." + strconv.FormatUint(st.p.nextSeq(), 36) + "." + strconv.Itoa(st.pid()),
+			ID:        g.JourneyID + "." + strconv.FormatUint(st.p.nextSeq(), 36) + "." + strconv.Itoa(st.pid()),
 			JourneyID: g.JourneyID, Version: g.Version, Event: ev, Vars: map[string]any{},
 			EnteredAt: st.now, Deadline: st.now.Add(g.Timeout), Test: ev.Test,
 		}

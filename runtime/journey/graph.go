@@ -47,11 +47,11 @@ type Node struct {
 	ErrorNode   *Node // actions
 	ElseNode    *Node // conditions
 
-	Filter   *expr.Program // event: optional condition on the event
-	Conds    []Branch      // condition branches, in order
-	Splits   []SplitArm    // condition: cumulative upper bounds
-	UntilAt  time.Time     // wait
-	UntilP   *expr.Program // wait
+	Filter  *expr.Program // event: optional condition on the event
+	Conds   []Branch      // condition branches, in order
+	Splits  []SplitArm    // condition: cumulative upper bounds
+	UntilAt time.Time     // wait
+	UntilP  *expr.Program // wait
 
 	URLT     *expr.StringTemplate // action
 	PayloadT *expr.Template       // action; nil: no body

@@ -71,28 +71,45 @@ func (m *Store) Exists(kind, id string) (bool, error) {
 	return ok, err
 }
 
+// Tx stages extra writes that commit atomically with an Update.
+type Tx struct{ b *pebble.Batch }
+
+// Put stages a record.
+func (t *Tx) Put(kind, id string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.b.Set(store.MetaKey(kind, id), b, nil)
+}
+
 // Update runs fn under the write lock and writes what it returns: fn gets the current raw value
 // (nil when absent) and returns the new value, nil to delete, or an error to abort. This is how
-// callers do compare-and-set on revisions.
-func (m *Store) Update(kind, id string, fn func(current []byte) (next any, err error)) error {
+// callers do compare-and-set on revisions. Writes fn stages on tx commit in the same batch.
+func (m *Store) Update(kind, id string, fn func(current []byte, tx *Tx) (next any, err error)) error {
 	m.mu.Lock()
 	cur, _, err := store.Get(m.db, store.MetaKey(kind, id))
 	if err != nil {
 		m.mu.Unlock()
 		return err
 	}
-	next, err := fn(cur)
+	b := m.db.NewBatch()
+	defer b.Close()
+	next, err := fn(cur, &Tx{b: b})
 	if err != nil {
 		m.mu.Unlock()
 		return err
 	}
 	if next == nil {
-		err = m.db.Delete(store.MetaKey(kind, id), pebble.Sync)
+		err = b.Delete(store.MetaKey(kind, id), nil)
 	} else {
-		var b []byte
-		if b, err = json.Marshal(next); err == nil {
-			err = m.db.Set(store.MetaKey(kind, id), b, pebble.Sync)
+		var v []byte
+		if v, err = json.Marshal(next); err == nil {
+			err = b.Set(store.MetaKey(kind, id), v, nil)
 		}
+	}
+	if err == nil {
+		err = b.Commit(pebble.Sync)
 	}
 	hooks := m.onChange
 	m.mu.Unlock()
@@ -107,12 +124,12 @@ func (m *Store) Update(kind, id string, fn func(current []byte) (next any, err e
 
 // Put writes a record unconditionally.
 func (m *Store) Put(kind, id string, v any) error {
-	return m.Update(kind, id, func([]byte) (any, error) { return v, nil })
+	return m.Update(kind, id, func([]byte, *Tx) (any, error) { return v, nil })
 }
 
 // Delete removes a record; deleting a missing record returns ErrNotFound.
 func (m *Store) Delete(kind, id string) error {
-	return m.Update(kind, id, func(cur []byte) (any, error) {
+	return m.Update(kind, id, func(cur []byte, _ *Tx) (any, error) {
 		if cur == nil {
 			return nil, ErrNotFound
 		}

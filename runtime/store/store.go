@@ -132,8 +132,10 @@ func DecodeCounter(b []byte) int64 {
 
 type quietLogger struct{}
 
-func (quietLogger) Infof(format string, args ...any)  {}
-func (quietLogger) Errorf(format string, args ...any) { fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...) }
+func (quietLogger) Infof(format string, args ...any) {}
+func (quietLogger) Errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "pebble: "+format+"\n", args...)
+}
 func (quietLogger) Fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "pebble: fatal: "+format+"\n", args...)
 	os.Exit(2)

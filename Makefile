@@ -1,0 +1,43 @@
+# Wayline — `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/wayline
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Tests run with the invariants build tag: expensive internal assertions on.
+TEST_FLAGS ?= -tags invariants -timeout 15m
+
+.PHONY: help build run test test-short lint bench fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/wayline
+	$(GO) build -o $(BIN) ./cmd/wayline
+
+run: build ## start one node with the demo workspace on http://127.0.0.1:8080 (data in ./wayline-data)
+	./$(BIN) serve --demo
+
+test: ## run every test (Go unit, fuzz smoke, end-to-end against real processes)
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+test-short: ## unit tests only
+	$(GO) test -short ./...
+
+lint: ## go vet, gofmt, staticcheck, go mod tidy drift
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run $(STATICCHECK) ./...
+	@cp go.mod /tmp/wayline-go.mod.bak; cp go.sum /tmp/wayline-go.sum.bak; $(GO) mod tidy; \
+	 if ! diff -q go.mod /tmp/wayline-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/wayline-go.sum.bak >/dev/null; then \
+	   echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; exit 1; fi
+
+bench: ## Go benchmarks of the ingest → journey → outbox path (synced commits)
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./runtime/engine/ ./runtime/expr/ ./runtime/schema/
+
+fuzz: ## longer fuzz runs (60s per target)
+	@for t in $$($(GO) test -list 'Fuzz.*' ./runtime/ingest/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 60s ./runtime/ingest/ || exit 1; done
+	@for t in $$($(GO) test -list 'Fuzz.*' ./runtime/journey/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 60s ./runtime/journey/ || exit 1; done
+
+clean: ## remove build output (not ./wayline-data)
+	rm -rf bin

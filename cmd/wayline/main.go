@@ -1,0 +1,39 @@
+// Command wayline is the one Wayline binary: `wayline serve` runs a node; other subcommands
+// are clients of a running node.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `wayline — journey orchestration at the edge
+
+Usage:
+  wayline serve [flags]     run a node (see wayline serve -h)
+  wayline version           print the version
+
+Every serve flag has a WAYLINE_* environment variable (flag --data is WAYLINE_DATA).
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	args := os.Args[1:]
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch args[0] {
+	case "serve":
+		os.Exit(serve(args[1:]))
+	case "version", "--version":
+		fmt.Println("wayline", version)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "wayline: unknown command %q\n\n%s", args[0], usage)
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/wayline/wayline/runtime/actions"
+	"github.com/wayline/wayline/runtime/api"
+	"github.com/wayline/wayline/runtime/auth"
+	"github.com/wayline/wayline/runtime/catalog"
+	"github.com/wayline/wayline/runtime/demosink"
+	"github.com/wayline/wayline/runtime/engine"
+	"github.com/wayline/wayline/runtime/meta"
+	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/store"
+)
+
+type serveFlags struct {
+	data, listen, adminKey, logLevel string
+	demo                             bool
+	partitions                       int
+	dedupeWindow                     time.Duration
+	maxBody, maxBatch, maxDepth      int
+	shutdownTimeout                  time.Duration
+}
+
+// bindEnv lets WAYLINE_<FLAG_NAME> set any flag not given on the command line.
+func bindEnv(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "WAYLINE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func serve(args []string) int {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&f.data, "data", "wayline-data", "data directory (Pebble store)")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HOST:PORT for the API")
+	fs.StringVar(&f.adminKey, "admin-key", "", "initial admin API key (for automation); without it the first start prints a new one")
+	fs.BoolVar(&f.demo, "demo", false, "load the demo workspace (event types, a REST action to the built-in sink at /demo/sink, a live journey)")
+	fs.IntVar(&f.partitions, "partitions", engine.DefaultConfig().Partitions, "partition count, fixed when the data directory is created")
+	fs.DurationVar(&f.dedupeWindow, "dedupe-window", engine.DefaultConfig().DedupeWindow, "how long event ids are remembered for de-duplication")
+	fs.IntVar(&f.maxBody, "max-body", api.DefaultConfig().Limits.MaxBodyBytes, "largest JSON request body in bytes")
+	fs.IntVar(&f.maxBatch, "max-batch", api.DefaultConfig().Limits.MaxBatchEvents, "most events in one JSON array")
+	fs.IntVar(&f.maxDepth, "max-depth", api.DefaultConfig().Limits.MaxDepth, "deepest JSON nesting accepted in an event")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for open requests")
+	if err := bindEnv(fs); err != nil {
+		fmt.Fprintln(os.Stderr, "wayline serve:", err)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "wayline serve: --log-level %q: use debug, info, warn or error\n", f.logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	if err := run(f, log); err != nil {
+		log.Error("wayline stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func run(f serveFlags, log *slog.Logger) error {
+	apiCfg := api.DefaultConfig()
+	apiCfg.Listen = f.listen
+	apiCfg.Limits.MaxBodyBytes, apiCfg.Limits.MaxBatchEvents, apiCfg.Limits.MaxDepth = f.maxBody, f.maxBatch, f.maxDepth
+	if err := apiCfg.Validate(); err != nil {
+		return err
+	}
+	engCfg := engine.DefaultConfig()
+	engCfg.Partitions, engCfg.DedupeWindow, engCfg.Logger = f.partitions, f.dedupeWindow, log
+	if err := engCfg.Validate(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using it? choose another with --listen)", f.listen, err)
+	}
+	defer ln.Close()
+
+	st, err := store.Open(store.Config{Dir: f.data})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+	md := meta.New(st)
+	keys, err := auth.New(md)
+	if err != nil {
+		return err
+	}
+	if err := bootstrapAdmin(keys, f.adminKey); err != nil {
+		return err
+	}
+	caller := actions.NewCaller(actions.DefaultSenderConfig())
+	defer caller.Sender.Close()
+	eng, err := engine.New(st, engCfg, caller)
+	if err != nil {
+		return err
+	}
+	cat, err := catalog.New(md, log, func(s *catalog.Snapshot) { eng.SetCatalog(s.Journeys) })
+	if err != nil {
+		return err
+	}
+	extra := map[string]fasthttp.RequestHandler{}
+	if f.demo {
+		sink := demosink.New(1000)
+		extra["/demo/sink"] = sink.Handler
+		extra["/demo/sink/{path:*}"] = sink.Handler
+		if err := loadDemo(md, "http://"+ln.Addr().String()+"/demo/sink"); err != nil {
+			return fmt.Errorf("load the demo workspace: %w", err)
+		}
+	}
+	eng.Start()
+	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Extra: extra, Log: log})
+	if err != nil {
+		eng.Stop()
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(os.Stderr, "wayline %s: listening on http://%s (data in %s, %d partitions)\n", version, ln.Addr(), f.data, eng.Partitions())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	var serveErr error
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case serveErr = <-served:
+	}
+	// Stop accepting, finish open requests (their events commit), then stop the engine, which
+	// lets in-flight action calls finish and commits what the workers hold.
+	ctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("open requests did not finish in time", "err", err)
+	}
+	eng.Stop()
+	log.Info("stopped cleanly")
+	if serveErr != nil && !errors.Is(serveErr, net.ErrClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// bootstrapAdmin makes sure an admin key exists: the one given, or a new one printed once.
+func bootstrapAdmin(keys *auth.Keys, given string) error {
+	if given != "" {
+		if len(given) < 16 {
+			return errors.New("--admin-key must be at least 16 characters")
+		}
+		if _, ok := keys.Lookup(given); ok {
+			return nil
+		}
+		_, _, err := keys.Create("initial admin (--admin-key)", model.RoleAdmin, given)
+		return err
+	}
+	if keys.Count() > 0 {
+		return nil
+	}
+	_, secret, err := keys.Create("initial admin", model.RoleAdmin, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "\n  Admin API key (shown once; only its hash is stored):\n\n    %s\n\n  export WAYLINE_KEY=%s\n\n", secret, secret)
+	return nil
+}

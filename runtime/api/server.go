@@ -1,0 +1,456 @@
+// Package api serves Wayline's HTTP API on fasthttp: ingest, the admin API under /v1, health,
+// metrics and the OpenAPI document. It reaches the engine, metadata and keys through the small
+// set of values in Deps and owns nothing durable itself (the event debugger's recent-events
+// rings are in memory by design).
+package api
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/bytedance/sonic"
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/wayline/wayline/runtime/apierr"
+	"github.com/wayline/wayline/runtime/auth"
+	"github.com/wayline/wayline/runtime/catalog"
+	"github.com/wayline/wayline/runtime/engine"
+	"github.com/wayline/wayline/runtime/ingest"
+	"github.com/wayline/wayline/runtime/meta"
+	"github.com/wayline/wayline/runtime/model"
+)
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// ActionTester makes a one-off call of an action (the "test call" endpoint).
+type ActionTester interface {
+	Call(ctx context.Context, a *model.Action, req engine.CallRequest) engine.CallOutcome
+}
+
+// Config configures the API. Its zero value works.
+type Config struct {
+	Listen string // "127.0.0.1:8080" when empty
+	Limits ingest.Limits
+	// PublicRate is the events per second each client IP may send to public event types;
+	// PublicBurst the burst.
+	PublicRate  float64
+	PublicBurst int
+	// RecentEvents is how many accepted and rejected events the debugger keeps per type.
+	RecentEvents int
+	// NDJSONMaxLines bounds one NDJSON request.
+	NDJSONMaxLines int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:8080", Limits: ingest.DefaultLimits(), PublicRate: 20, PublicBurst: 40,
+		RecentEvents: 50, NDJSONMaxLines: 1_000_000}
+}
+
+// Validate checks the config, naming the field.
+func (c Config) Validate() error {
+	if c.PublicRate < 0 || c.PublicBurst < 0 || c.RecentEvents < 0 || c.NDJSONMaxLines < 0 {
+		return errors.New("api: publicRate, publicBurst, recentEvents and ndjsonMaxLines must not be negative")
+	}
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			return fmt.Errorf("api: listen %q: want HOST:PORT, like 127.0.0.1:8080", c.Listen)
+		}
+	}
+	return c.Limits.Validate()
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.Listen == "" {
+		c.Listen = d.Listen
+	}
+	if c.PublicRate == 0 {
+		c.PublicRate = d.PublicRate
+	}
+	if c.PublicBurst == 0 {
+		c.PublicBurst = d.PublicBurst
+	}
+	if c.RecentEvents == 0 {
+		c.RecentEvents = d.RecentEvents
+	}
+	if c.NDJSONMaxLines == 0 {
+		c.NDJSONMaxLines = d.NDJSONMaxLines
+	}
+	l := c.Limits
+	if l.MaxBodyBytes == 0 {
+		l.MaxBodyBytes = d.Limits.MaxBodyBytes
+	}
+	if l.MaxBatchEvents == 0 {
+		l.MaxBatchEvents = d.Limits.MaxBatchEvents
+	}
+	if l.MaxDepth == 0 {
+		l.MaxDepth = d.Limits.MaxDepth
+	}
+	if l.MaxLineBytes == 0 {
+		l.MaxLineBytes = d.Limits.MaxLineBytes
+	}
+	c.Limits = l
+}
+
+// Deps are what the API works with.
+type Deps struct {
+	Engine  *engine.Engine
+	Meta    *meta.Store
+	Catalog *catalog.Catalog
+	Keys    *auth.Keys
+	Tester  ActionTester
+	// Extra routes (the demo sink) mounted as-is, without auth.
+	Extra map[string]fasthttp.RequestHandler
+	Log   *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	d       Deps
+	log     *slog.Logger
+	srv     *fasthttp.Server
+	routes  []Route
+	recent  *recentEvents
+	limiter *ipLimiter
+	metrics *metrics
+	ready   atomic.Bool
+}
+
+// Route is one registered operation, for the OpenAPI drift test.
+type Route struct {
+	Method, Path, Role string
+}
+
+// New builds the server.
+func New(cfg Config, d Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.fill()
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	s := &Server{cfg: cfg, d: d, log: d.Log, recent: newRecentEvents(cfg.RecentEvents),
+		limiter: newIPLimiter(cfg.PublicRate, cfg.PublicBurst), metrics: newMetrics(d.Engine)}
+	r := router.New()
+	r.HandleMethodNotAllowed = true
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		writeErr(ctx, apierr.New(405, apierr.MethodNotAllowed, "", "method %s is not allowed on %s", ctx.Method(), ctx.Path()))
+	}
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		writeErr(ctx, apierr.New(404, apierr.NotFound, "", "no such endpoint %s %s; see /v1/openapi.json", ctx.Method(), ctx.Path()))
+	}
+	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		s.log.Error("handler panic", "path", string(ctx.Path()), "panic", v)
+		writeErr(ctx, apierr.New(500, apierr.Internal, "", "internal error; please report it with the request that caused it"))
+	}
+	s.register(r)
+	for path, h := range d.Extra {
+		r.ANY(path, h)
+	}
+	s.srv = &fasthttp.Server{
+		Handler:                       s.metrics.wrap(r.Handler),
+		Name:                          "wayline",
+		ReadTimeout:                   60 * time.Second,
+		WriteTimeout:                  60 * time.Second,
+		IdleTimeout:                   120 * time.Second,
+		MaxRequestBodySize:            cfg.Limits.MaxBodyBytes,
+		StreamRequestBody:             true,
+		DisablePreParseMultipartForm:  true,
+		NoDefaultContentType:          true,
+		DisableHeaderNamesNormalizing: false,
+		Logger:                        fasthttpLogger{s.log},
+	}
+	return s, nil
+}
+
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) { f.l.Debug(fmt.Sprintf(format, args...)) }
+
+// Routes returns the registered operations.
+func (s *Server) Routes() []Route { return s.routes }
+
+// Handler returns the root handler (for tests that serve it themselves).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.srv.Handler }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.ready.Store(true)
+	return s.srv.Serve(ln)
+}
+
+// Shutdown stops accepting and waits for open requests to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	return s.srv.ShutdownWithContext(ctx)
+}
+
+// handle registers a route that needs role (empty: no key needed).
+func (s *Server) handle(r *router.Router, method, path, role string, h fasthttp.RequestHandler) {
+	s.routes = append(s.routes, Route{Method: method, Path: path, Role: role})
+	if role != "" {
+		h = s.authorize(role, h)
+	}
+	r.Handle(method, path, h)
+}
+
+func (s *Server) register(r *router.Router) {
+	s.handle(r, "GET", "/healthz", "", func(ctx *fasthttp.RequestCtx) { writeJSON(ctx, 200, map[string]any{"status": "ok"}) })
+	s.handle(r, "GET", "/readyz", "", s.readyz)
+	s.handle(r, "GET", "/metrics", "", s.metrics.handler())
+	s.handle(r, "GET", "/v1/openapi.json", "", func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBody(openAPIDoc)
+	})
+
+	s.handle(r, "POST", "/v1/events", "", s.ingest) // auth per event type: see ingest
+	s.handle(r, "GET", "/v1/events/recent", model.RoleViewer, s.recentEvents)
+
+	s.handle(r, "GET", "/v1/keys", model.RoleAdmin, s.listKeys)
+	s.handle(r, "POST", "/v1/keys", model.RoleAdmin, s.createKey)
+	s.handle(r, "DELETE", "/v1/keys/{id}", model.RoleAdmin, s.deleteKey)
+
+	s.handle(r, "GET", "/v1/event-definitions", model.RoleViewer, s.listEventDefs)
+	s.handle(r, "POST", "/v1/event-definitions", model.RoleEditor, s.createEventDef)
+	s.handle(r, "GET", "/v1/event-definitions/{name}", model.RoleViewer, s.getEventDef)
+	s.handle(r, "PUT", "/v1/event-definitions/{name}", model.RoleEditor, s.updateEventDef)
+	s.handle(r, "DELETE", "/v1/event-definitions/{name}", model.RoleEditor, s.deleteEventDef)
+
+	s.handle(r, "GET", "/v1/actions", model.RoleViewer, s.listActions)
+	s.handle(r, "POST", "/v1/actions", model.RoleEditor, s.createAction)
+	s.handle(r, "GET", "/v1/actions/{id}", model.RoleViewer, s.getAction)
+	s.handle(r, "PUT", "/v1/actions/{id}", model.RoleEditor, s.updateAction)
+	s.handle(r, "DELETE", "/v1/actions/{id}", model.RoleEditor, s.deleteAction)
+	s.handle(r, "POST", "/v1/actions/{id}/test", model.RoleEditor, s.testAction)
+	s.handle(r, "GET", "/v1/dead-letters", model.RoleViewer, s.deadLetters)
+
+	s.handle(r, "GET", "/v1/journeys", model.RoleViewer, s.listJourneys)
+	s.handle(r, "POST", "/v1/journeys", model.RoleEditor, s.createJourney)
+	s.handle(r, "GET", "/v1/journeys/{id}", model.RoleViewer, s.getJourney)
+	s.handle(r, "PUT", "/v1/journeys/{id}", model.RoleEditor, s.updateJourney)
+	s.handle(r, "DELETE", "/v1/journeys/{id}", model.RoleEditor, s.deleteJourney)
+	s.handle(r, "POST", "/v1/journeys/{id}/validate", model.RoleViewer, s.validateJourney)
+	s.handle(r, "POST", "/v1/journeys/{id}/publish", model.RoleEditor, s.publishJourney)
+	s.handle(r, "POST", "/v1/journeys/{id}/draft", model.RoleEditor, s.draftFromLive)
+	s.handle(r, "POST", "/v1/journeys/{id}/stop", model.RoleEditor, s.stopJourney)
+	s.handle(r, "GET", "/v1/journeys/{id}/versions", model.RoleViewer, s.listVersions)
+	s.handle(r, "GET", "/v1/journeys/{id}/versions/{version}", model.RoleViewer, s.getVersion)
+	s.handle(r, "GET", "/v1/journeys/{id}/report", model.RoleViewer, s.journeyReport)
+
+	s.handle(r, "GET", "/v1/profiles/{id}", model.RoleViewer, s.getProfile)
+	s.handle(r, "PUT", "/v1/profiles/{id}", model.RoleEditor, s.upsertProfile)
+	s.handle(r, "DELETE", "/v1/profiles/{id}", model.RoleEditor, s.deleteProfile)
+	s.handle(r, "GET", "/v1/profiles/{id}/trace", model.RoleViewer, s.profileTrace)
+}
+
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	if !s.ready.Load() {
+		writeErr(ctx, apierr.New(503, apierr.Unavailable, "", "the node is starting or shutting down"))
+		return
+	}
+	writeJSON(ctx, 200, map[string]any{"status": "ready", "partitions": s.d.Engine.Partitions()})
+}
+
+type ctxKey int
+
+const (
+	keyCtx ctxKey = iota
+	bodyCtx
+)
+
+// bearer returns the presented API key ("" when none).
+func bearer(ctx *fasthttp.RequestCtx) string {
+	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
+	const p = "Bearer "
+	if len(h) > len(p) && strings.EqualFold(string(h[:len(p)]), p) {
+		return strings.TrimSpace(string(h[len(p):]))
+	}
+	return ""
+}
+
+func (s *Server) authorize(role string, h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		secret := bearer(ctx)
+		if secret == "" {
+			writeErr(ctx, apierr.New(401, apierr.Unauthenticated, "Authorization", "send an API key as \"Authorization: Bearer KEY\""))
+			return
+		}
+		key, ok := s.d.Keys.Lookup(secret)
+		if !ok {
+			writeErr(ctx, apierr.New(401, apierr.Unauthenticated, "Authorization", "unknown API key; create one with POST /v1/keys as an admin"))
+			return
+		}
+		if !auth.Allows(key.Role, role) {
+			writeErr(ctx, apierr.New(403, apierr.Forbidden, "", "this operation needs the %s role; your key has %s", role, key.Role))
+			return
+		}
+		ctx.SetUserValue(keyCtx, key)
+		h(ctx)
+	}
+}
+
+// --- JSON helpers ---------------------------------------------------------------------------
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := sonic.Marshal(v)
+	if err != nil {
+		writeErr(ctx, apierr.As(err))
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+func writeErr(ctx *fasthttp.RequestCtx, err error) {
+	var list apierr.List
+	if errors.As(err, &list) && len(list) > 0 {
+		status := list[0].Status
+		if status == 0 {
+			status = 400
+		}
+		b, _ := json.Marshal(map[string]any{"errors": list})
+		ctx.SetStatusCode(status)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(b)
+		return
+	}
+	e := apierr.As(err)
+	if e.Status == 0 {
+		e.Status = 400
+	}
+	b, _ := json.Marshal(map[string]any{"error": e})
+	ctx.SetStatusCode(e.Status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// readBody reads the whole request body up to the body limit.
+func (s *Server) readBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
+	if b, ok := ctx.UserValue(bodyCtx).([]byte); ok {
+		return b, nil
+	}
+	b, err := s.readBodyOnce(ctx)
+	if err == nil {
+		ctx.SetUserValue(bodyCtx, b)
+	}
+	return b, err
+}
+
+func (s *Server) readBodyOnce(ctx *fasthttp.RequestCtx) ([]byte, error) {
+	limit := s.cfg.Limits.MaxBodyBytes
+	if cl := ctx.Request.Header.ContentLength(); cl > limit {
+		return nil, apierr.New(413, apierr.BodyTooLarge, "", "the body is %d bytes; the limit is %d (send NDJSON for large volumes)", cl, limit)
+	}
+	var buf bytes.Buffer
+	if r := ctx.RequestBodyStream(); r != nil {
+		n, err := buf.ReadFrom(limitReader{r, int64(limit) + 1})
+		if err != nil {
+			return nil, apierr.New(400, apierr.InvalidRequest, "", "could not read the body: %v", err)
+		}
+		if n > int64(limit) {
+			return nil, apierr.New(413, apierr.BodyTooLarge, "", "the body is larger than the limit of %d bytes (send NDJSON for large volumes)", limit)
+		}
+		return buf.Bytes(), nil
+	}
+	b := ctx.PostBody()
+	if len(b) > limit {
+		return nil, apierr.New(413, apierr.BodyTooLarge, "", "the body is larger than the limit of %d bytes", limit)
+	}
+	return b, nil
+}
+
+// decodeBody decodes a JSON admin request body strictly: unknown fields and wrong types are
+// errors naming the field.
+func (s *Server) decodeBody(ctx *fasthttp.RequestCtx, v any) error {
+	b, err := s.readBody(ctx)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return apierr.New(400, apierr.InvalidJSON, "", "the request body is empty; send a JSON object")
+	}
+	return decodeStrict(b, v)
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return apierr.New(400, apierr.InvalidRequest, te.Field, "must be of type %s, not %s", te.Type.String(), te.Value)
+		case errors.As(err, &se):
+			return apierr.New(400, apierr.InvalidJSON, "", "malformed JSON at byte %d: %v", se.Offset, err)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return apierr.New(400, apierr.InvalidRequest, f, "unknown field %q; check the spelling against /v1/openapi.json", f)
+		default:
+			return apierr.New(400, apierr.InvalidJSON, "", "could not decode the body: %v", err)
+		}
+	}
+	if dec.More() {
+		return apierr.New(400, apierr.InvalidJSON, "", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+type limitReader struct {
+	r interface{ Read([]byte) (int, error) }
+	n int64
+}
+
+func (l limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	return l.r.Read(p)
+}
+
+func param(ctx *fasthttp.RequestCtx, name string) string {
+	v, _ := ctx.UserValue(name).(string)
+	return v
+}
+
+// listParams reads ?limit=&cursor=.
+func listParams(ctx *fasthttp.RequestCtx) (int, string, error) {
+	limit := 100
+	if l := ctx.QueryArgs().Peek("limit"); len(l) > 0 {
+		n, err := fasthttp.ParseUint(l)
+		if err != nil || n < 1 || n > 1000 {
+			return 0, "", apierr.New(400, apierr.InvalidRequest, "limit", "limit must be a number from 1 to 1000")
+		}
+		limit = n
+	}
+	return limit, string(ctx.QueryArgs().Peek("cursor")), nil
+}
+
+func notFound(what, id string) error {
+	return apierr.New(404, apierr.NotFound, "", "%s %q does not exist", what, id)
+}
+
+func metaErr(err error, what, id string) error {
+	switch {
+	case errors.Is(err, meta.ErrNotFound):
+		return notFound(what, id)
+	case errors.Is(err, meta.ErrConflict):
+		return apierr.New(409, apierr.VersionConflict, "revision", "%s %q was changed by someone else; reload it and apply your change again", what, id)
+	}
+	return err
+}
