@@ -216,7 +216,7 @@ func (st *stepCtx) fire(key, val []byte) {
 	switch rec.Kind {
 	case timerDeadline:
 		inst.DeadKey = nil
-		st.finish(prof, inst, inst.Node, "timed_out", "journey timeout reached")
+		st.finish(prof, inst, inst.Node, endTimedOut, "journey timeout reached")
 	case timerWait:
 		if n == nil || inst.State != waitTimer || inst.Token != rec.Token {
 			return

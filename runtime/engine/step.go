@@ -238,7 +238,7 @@ func (st *stepCtx) advanceWaiting(prof *storedProfile, ev *model.Envelope) {
 					continue
 				}
 			}
-			st.finish(prof, inst, inst.Node, "exited", "exit event "+ev.Type)
+			st.finish(prof, inst, inst.Node, endExitEvent, "exit event "+ev.Type)
 			exited = true
 			break
 		}
@@ -333,12 +333,12 @@ func (st *stepCtx) activation(prof *storedProfile, inst *instance, ev *model.Env
 func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n *journey.Node) {
 	for steps := 0; ; steps++ {
 		if n == nil {
-			st.finish(prof, inst, inst.Node, "completed", "no next node")
+			st.finish(prof, inst, inst.Node, endCompleted, "no next node")
 			return
 		}
 		if steps == maxStepsPerRun {
 			st.countNode(inst, n.ID, "errored")
-			st.finish(prof, inst, n.ID, "errored", "more than 1000 steps without a wait")
+			st.finish(prof, inst, n.ID, endFailed, "more than 1000 steps without a wait")
 			return
 		}
 		inst.Node = n.ID
@@ -380,7 +380,7 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 			if err := st.enqueueAction(prof, inst, n, act, await); err != nil {
 				st.nodeError(prof, inst, n, err)
 				if n.ErrorNode == nil {
-					st.finish(prof, inst, n.ID, "errored", err.Error())
+					st.finish(prof, inst, n.ID, endFailed, err.Error())
 					return
 				}
 				next = n.ErrorNode
@@ -396,7 +396,7 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 			st.updateProfile(prof, inst, n, act)
 			next = n.NextNode
 		case model.NodeEnd:
-			st.finish(prof, inst, n.ID, "completed", "")
+			st.finish(prof, inst, n.ID, endCompleted, "")
 			return
 		}
 		st.countNode(inst, n.ID, "passed")
@@ -537,3 +537,11 @@ func (st *stepCtx) finish(prof *storedProfile, inst *instance, node, how, detail
 	st.countNode(inst, "", "exited")
 	st.trace(prof, TraceStep{Kind: "exited", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: node, Outcome: how, Detail: detail})
 }
+
+// How instances end: journey-level counters with these names, plus "exited" for every end.
+const (
+	endCompleted = "completed"     // reached an end node
+	endExitEvent = "exitedByEvent" // an exit event arrived
+	endTimedOut  = "timedOut"      // the journey's global timeout passed
+	endFailed    = "failed"        // an error with no error path ended it
+)
