@@ -3,8 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/wayline
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-# Tests run with the invariants build tag: expensive internal assertions on.
-TEST_FLAGS ?= -tags invariants -timeout 15m
+TEST_FLAGS ?= -timeout 15m
 
 .PHONY: help build run test test-short lint bench fuzz clean
 

@@ -127,7 +127,7 @@ func (s *Sender) Send(ctx context.Context, c Call) Result {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return Result{Retryable: true, Err: "not sent: " + ctxReason(err)}
+		return Result{Retryable: true, Err: "not sent: " + ctxReason(ctx)}
 	}
 	req := fasthttp.AcquireRequest()
 	timeout, msg := s.build(req, c)
@@ -162,17 +162,18 @@ func (s *Sender) Send(ctx context.Context, c Call) Result {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			r.Err = "timeout after " + fmtDur(budget) + " (the caller's deadline)"
 		} else {
-			r.Err = "canceled after " + fmtDur(took) + ": " + ctxReason(ctx.Err())
+			r.Err = "canceled after " + fmtDur(took) + ": " + ctxReason(ctx)
 		}
 		return r
 	}
 }
 
-func ctxReason(err error) string {
-	if errors.Is(err, context.DeadlineExceeded) {
+// ctxReason says why ctx ended, with its cause when one was given.
+func ctxReason(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "the caller's deadline passed"
 	}
-	return "the call was canceled (" + err.Error() + ")"
+	return cleanSnippet([]byte(context.Cause(ctx).Error()), errSnippetBytes)
 }
 
 // build fills req from c and returns the timeout to apply, or a message saying why c cannot
@@ -395,9 +396,8 @@ func readBodyPrefix(resp *fasthttp.Response, limit int) (body []byte, truncated 
 		}
 		return body[:limit], true, nil
 	}
-	if err := resp.CloseBodyStream(); err != nil {
-		return body, false, nil // the body is complete; only the connection is lost
-	}
+	// The body is complete; a failure to close only costs the connection.
+	_ = resp.CloseBodyStream()
 	return body, false, nil
 }
 

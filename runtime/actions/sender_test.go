@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -263,15 +264,15 @@ func TestSendHonoursAnEarlierCallerDeadline(t *testing.T) {
 func TestSendReturnsWhenTheContextIsCanceled(t *testing.T) {
 	srv := blockingServer(t)
 	s := newTestSender(t, SenderConfig{})
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(100*time.Millisecond, func() { cancel(errors.New("dispatcher stopping")) })
 	start := time.Now()
 	r := s.Send(ctx, Call{Action: &model.Action{Method: "POST", Timeout: model.Duration(30 * time.Second)}, URL: srv.URL})
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("Send took %s after its context was canceled at 100ms", took)
 	}
-	if !r.Retryable || r.Status != 0 || !strings.HasPrefix(r.Err, "canceled after") {
-		t.Errorf("result = %+v, want a retryable \"canceled after ...\"", r)
+	if !r.Retryable || r.Status != 0 || !strings.HasPrefix(r.Err, "canceled after") || !strings.HasSuffix(r.Err, ": dispatcher stopping") {
+		t.Errorf("result = %+v, want a retryable \"canceled after ...: dispatcher stopping\"", r)
 	}
 
 	r = s.Send(ctx, Call{Action: &model.Action{Method: "POST"}, URL: srv.URL})

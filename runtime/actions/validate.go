@@ -32,7 +32,8 @@ const (
 // Methods an action may use.
 var allowedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// urlPlaceholder stands in for each {{ expr }} while the URL template is checked.
+// urlPlaceholder stands in for each {{ expr }} while the URL template is checked (digits are
+// tried too, for a template in the port).
 const urlPlaceholder = "placeholder"
 
 // ValidateAction checks an action definition and returns every problem found, each with status
@@ -113,11 +114,18 @@ func checkURLTemplate(raw string) string {
 	case strings.TrimSpace(raw) != raw:
 		return "url starts or ends with spaces; remove them"
 	}
-	filled, msg := fillTemplates(raw)
+	filled, msg := fillTemplates(raw, urlPlaceholder)
 	if msg != "" {
 		return msg
 	}
 	u, err := url.Parse(filled)
+	if err != nil {
+		// A template may stand for a port: try digits before giving up.
+		digits, _ := fillTemplates(raw, "1")
+		if u2, err2 := url.Parse(digits); err2 == nil {
+			u, err = u2, nil
+		}
+	}
 	if err != nil {
 		return "url is not a valid URL (" + stripURL(err) + "); check it with the templates replaced by text"
 	}
@@ -133,8 +141,8 @@ func checkURLTemplate(raw string) string {
 	return ""
 }
 
-// fillTemplates replaces each {{ ... }} with placeholder text.
-func fillTemplates(s string) (string, string) {
+// fillTemplates replaces each {{ ... }} with placeholder, or says what is malformed.
+func fillTemplates(s, placeholder string) (string, string) {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "{{")
@@ -156,7 +164,7 @@ func fillTemplates(s string) (string, string) {
 			return "", "url has a \"}}\" without its \"{{\"; templates are written {{ expression }}"
 		}
 		b.WriteString(s[:i])
-		b.WriteString(urlPlaceholder)
+		b.WriteString(placeholder)
 		s = s[i+2+j+2:]
 	}
 }

@@ -35,6 +35,7 @@ func TestValidateActionAcceptsGoodDefinitions(t *testing.T) {
 		"basic, empty password": func(a *model.Action) { a.Auth = &model.ActionAuth{Type: "basic", Username: "u"} },
 		"apiKey":                func(a *model.Action) { a.Auth = &model.ActionAuth{Type: "apiKey", Header: "X-Api-Key", Value: "v"} },
 		"templated host":        func(a *model.Action) { a.URL = "https://{{ vars.tenant }}.example.com/hook" },
+		"templated port":        func(a *model.Action) { a.URL = "https://api.example.com:{{ vars.port }}/hook" },
 		"plain http":            func(a *model.Action) { a.URL = "http://127.0.0.1:8080/demo/sink" },
 		"zero retry and timeout": func(a *model.Action) {
 			a.Retry, a.Timeout = model.RetryPolicy{}, 0

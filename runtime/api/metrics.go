@@ -45,7 +45,7 @@ func (m *metrics) handler() fasthttp.RequestHandler {
 func (m *metrics) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		h(ctx)
-		m.requests.WithLabelValues(string(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
+		m.requests.WithLabelValues(methodLabel(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
 	}
 }
 
@@ -64,3 +64,12 @@ func (m *metrics) accepted(results []itemResult) {
 }
 
 func (m *metrics) observeCommit(d time.Duration) { m.commit.Observe(d.Seconds()) }
+
+// methodLabel keeps the label's values bounded whatever method a client sends.
+func methodLabel(m []byte) string {
+	switch s := string(m); s {
+	case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS":
+		return s
+	}
+	return "other"
+}
