@@ -1,7 +1,7 @@
 package ingest
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"sort"
 	"strconv"
@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/bytedance/sonic"
-	"github.com/bytedance/sonic/decoder"
 
 	"github.com/wayline/wayline/runtime/apierr"
 )
@@ -27,6 +26,9 @@ type RawEvent struct {
 	Data      map[string]any
 	Test      bool
 }
+
+// utf8BOM is skipped at the start of a body: some clients (PowerShell, Windows editors) send it.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // maxTypeLen caps an event's type: it names an event definition.
 const maxTypeLen = 256
@@ -49,9 +51,8 @@ func decodeJSON(b []byte) (any, *apierr.Error) {
 }
 
 func jsonError(err error) *apierr.Error {
-	var se decoder.SyntaxError
-	if errors.As(err, &se) {
-		return apierr.New(400, apierr.InvalidJSON, "", "the body is not valid JSON: %s at byte %d; check the JSON syntax", se.Message(), se.Pos)
+	if msg, pos, ok := syntaxDetail(err); ok {
+		return apierr.New(400, apierr.InvalidJSON, "", "the body is not valid JSON: %s at byte %d; check the JSON syntax", msg, pos)
 	}
 	return apierr.New(400, apierr.InvalidJSON, "", "the body is not valid JSON (%v); check the JSON syntax", err)
 }
@@ -63,6 +64,7 @@ func DecodeEvent(b []byte, lim Limits) (RawEvent, *apierr.Error) {
 	if e := checkBody(b, lim); e != nil {
 		return RawEvent{}, e
 	}
+	b = bytes.TrimPrefix(b, utf8BOM)
 	first := firstByte(b)
 	if first != '{' {
 		return RawEvent{}, notAnObject(first)
@@ -89,6 +91,7 @@ func DecodeBatch(b []byte, lim Limits) (events []RawEvent, itemErrs []*apierr.Er
 	if e := checkBody(b, lim); e != nil {
 		return nil, nil, e
 	}
+	b = bytes.TrimPrefix(b, utf8BOM)
 	first := firstByte(b)
 	switch first {
 	case '{':
@@ -174,7 +177,7 @@ func notAnObject(first byte) *apierr.Error {
 }
 
 func tooDeep(max int) *apierr.Error {
-	return apierr.New(400, apierr.TooDeep, "", "the body nests objects and arrays more than %d levels deep; flatten the event's data", max)
+	return apierr.New(400, apierr.TooDeep, "", "an event nests objects and arrays more than %d levels deep; flatten the event's data", max)
 }
 
 func tooMany(n, max int) *apierr.Error {

@@ -63,6 +63,19 @@ func scan(b []byte, max int, countTop bool) (ok bool, elems int) {
 // stringEnd returns the index of the quote closing the string whose contents start at b[from],
 // or -1. Quotes preceded by an odd number of backslashes are escaped.
 func stringEnd(b []byte, from int) int {
+	// Most strings are short keys and values: a plain loop beats the call to IndexByte.
+	for i := from; i < len(b) && i < from+32; i++ {
+		switch b[i] {
+		case '"':
+			return i
+		case '\\':
+			return stringEndSlow(b, from)
+		}
+	}
+	return stringEndSlow(b, from)
+}
+
+func stringEndSlow(b []byte, from int) int {
 	for from <= len(b) {
 		q := bytes.IndexByte(b[from:], '"')
 		if q < 0 {

@@ -51,7 +51,7 @@ func Compile(raw []byte) (s *Schema, err error) {
 	if !ok {
 		return nil, invalid("schema", "must be a JSON object such as {\"type\":\"object\",\"properties\":{...}}, not %s", jsonKind(doc))
 	}
-	if e := precheck(obj, obj, "schema", 0); e != nil {
+	if e := precheck(obj, obj, "schema", 0, true); e != nil {
 		return nil, e
 	}
 	if e := checkRootIsObject(obj); e != nil {
@@ -125,9 +125,15 @@ var (
 
 // precheck walks the schema before the compiler sees it, to give the errors integrators hit
 // most (a misspelt type, a reference to another file) with a precise field and a fix.
-func precheck(s, root map[string]any, field string, depth int) *apierr.Error {
+//
+// checkPtr is false under a nested "$id": "#/..." pointers there are relative to that resource,
+// and the compiler checks them.
+func precheck(s, root map[string]any, field string, depth int, checkPtr bool) *apierr.Error {
 	if depth > maxSchemaDepth {
 		return invalid(field, "nests schemas more than %d levels deep; flatten the schema", maxSchemaDepth)
+	}
+	if _, ok := s["$id"]; ok && depth > 0 {
+		checkPtr = false
 	}
 	if t, ok := s["type"]; ok {
 		switch t := t.(type) {
@@ -158,7 +164,7 @@ func precheck(s, root map[string]any, field string, depth int) *apierr.Error {
 		if !strings.HasPrefix(ref, "#") {
 			return invalid(field+"."+kw, "refers to %q outside this schema; remote references are not fetched: copy the referenced schema under \"$defs\" and refer to it as \"#/$defs/name\"", ref)
 		}
-		if strings.HasPrefix(ref, "#/") || ref == "#" {
+		if checkPtr && (strings.HasPrefix(ref, "#/") || ref == "#") {
 			if _, found := resolvePointer(root, ref[1:]); !found {
 				return invalid(field+"."+kw, "points to %q, which does not exist in this schema", ref)
 			}
@@ -184,7 +190,7 @@ func precheck(s, root map[string]any, field string, depth int) *apierr.Error {
 	}
 	for _, kw := range schemaKeywords {
 		if sub, ok := s[kw].(map[string]any); ok {
-			if e := precheck(sub, root, field+"."+kw, depth+1); e != nil {
+			if e := precheck(sub, root, field+"."+kw, depth+1, checkPtr); e != nil {
 				return e
 			}
 		}
@@ -196,7 +202,7 @@ func precheck(s, root map[string]any, field string, depth int) *apierr.Error {
 		}
 		for _, name := range sortedKeys(m) {
 			if sub, ok := m[name].(map[string]any); ok {
-				if e := precheck(sub, root, field+"."+kw+fieldKey(name), depth+1); e != nil {
+				if e := precheck(sub, root, field+"."+kw+fieldKey(name), depth+1, checkPtr); e != nil {
 					return e
 				}
 			}
@@ -209,7 +215,7 @@ func precheck(s, root map[string]any, field string, depth int) *apierr.Error {
 		}
 		for i, v := range arr {
 			if sub, ok := v.(map[string]any); ok {
-				if e := precheck(sub, root, fmt.Sprintf("%s.%s[%d]", field, kw, i), depth+1); e != nil {
+				if e := precheck(sub, root, fmt.Sprintf("%s.%s[%d]", field, kw, i), depth+1, checkPtr); e != nil {
 					return e
 				}
 			}

@@ -23,6 +23,7 @@ func TestCompileAcceptsValidSchemas(t *testing.T) {
 		"pattern":        `{"properties":{"a":{"type":"string","pattern":"^[a-z]+$"}}}`,
 		"unknown format": `{"properties":{"a":{"type":"string","format":"color"}}}`,
 		"escaped ptr":    `{"properties":{"a":{"$ref":"#/$defs/a~1b"}},"$defs":{"a/b":{"type":"string"}}}`,
+		"nested $id":     `{"$defs":{"a":{"$id":"https://example.com/a","$defs":{"b":{"type":"string"}},"properties":{"v":{"$ref":"#/$defs/b"}}}},"properties":{"a":{"$ref":"#/$defs/a"}}}`,
 	}
 	for name, raw := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -11,8 +11,6 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
 	"github.com/wayline/wayline/runtime/apierr"
 )
@@ -22,10 +20,6 @@ const dataField = "data"
 
 // maxEnumShown caps how many allowed values a message lists.
 const maxEnumShown = 10
-
-// printer renders the library's own messages for the rare kinds this package does not word
-// itself. Printers are safe for concurrent use.
-var printer = message.NewPrinter(language.English)
 
 // Validate checks data (a value as sonic decodes JSON: map[string]any, []any, float64, string,
 // bool, nil) against the schema. Each violation is an *apierr.Error with status 400, code
@@ -38,7 +32,7 @@ func (s *Schema) Validate(data any) apierr.List {
 	if s == nil || s.compiled == nil || s.fast.valid(data, 0) {
 		return nil
 	}
-	err := s.compiled.Validate(data)
+	err := s.validateSlow(data)
 	if err == nil {
 		return nil
 	}
@@ -67,6 +61,17 @@ func (s *Schema) Validate(data any) apierr.List {
 		}
 	}
 	return uniq
+}
+
+// validateSlow runs the library. A panic in it (a bug there, met with outside data) becomes a
+// rejected event rather than a crashed node.
+func (s *Schema) validateSlow(data any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the validator failed (%v); please report it with the event's definition", r)
+		}
+	}()
+	return s.compiled.Validate(data)
 }
 
 func violation(field, msg string) *apierr.Error {
@@ -180,8 +185,15 @@ func describe(e *jsonschema.ValidationError) string {
 		return "does not match any of the allowed alternatives (oneOf)"
 	case *kind.InvalidJsonValue:
 		return "is not a JSON value"
+	case *kind.RefCycle:
+		return "could not be checked: the schema's references loop without end; fix the event's schema"
 	}
-	return e.ErrorKind.LocalizedString(printer)
+	// Kinds event schemas do not use (content*, ...). The library's own wording would need
+	// golang.org/x/text, which this module does not require directly.
+	if kw := e.ErrorKind.KeywordPath(); len(kw) > 0 {
+		return fmt.Sprintf("does not satisfy the schema's %q keyword", strings.Join(kw, "/"))
+	}
+	return "does not match the schema"
 }
 
 // altTypes returns the union of wanted types when every alternative of an anyOf/oneOf failed
