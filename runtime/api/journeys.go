@@ -278,18 +278,17 @@ func (s *Server) listVersions(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
-	items := []json.RawMessage{}
-	err := s.d.Meta.ListAll(meta.KindJourneyVersion, func(vid string, raw []byte) error {
-		if len(vid) > len(id) && vid[:len(id)+1] == id+"/" {
-			items = append(items, append(json.RawMessage(nil), raw...))
-		}
-		return nil
-	})
+	limit, cursor, err := listParams(ctx)
 	if err != nil {
 		writeErr(ctx, err)
 		return
 	}
-	writeJSON(ctx, 200, map[string]any{"items": items, "nextCursor": ""})
+	items, _, next, err := s.d.Meta.ListPrefix(meta.KindJourneyVersion, id+"/", cursor, limit)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	writeJSON(ctx, 200, map[string]any{"items": orEmpty(items), "nextCursor": next})
 }
 
 func (s *Server) getVersion(ctx *fasthttp.RequestCtx) {

@@ -1,8 +1,8 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -27,13 +27,24 @@ func view(k model.APIKey) keyView {
 }
 
 func (s *Server) listKeys(ctx *fasthttp.RequestCtx) {
-	keys := s.d.Keys.List()
-	out := make([]keyView, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, view(k))
+	limit, cursor, err := listParams(ctx)
+	if err != nil {
+		writeErr(ctx, err)
+		return
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
-	writeJSON(ctx, 200, map[string]any{"items": out, "nextCursor": ""})
+	raws, _, next, err := s.d.Meta.List(meta.KindAPIKey, cursor, limit)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	out := make([]keyView, 0, len(raws))
+	for _, r := range raws {
+		var k model.APIKey
+		if json.Unmarshal(r, &k) == nil {
+			out = append(out, view(k))
+		}
+	}
+	writeJSON(ctx, 200, map[string]any{"items": out, "nextCursor": next})
 }
 
 func (s *Server) createKey(ctx *fasthttp.RequestCtx) {

@@ -140,12 +140,20 @@ func (m *Store) Delete(kind, id string) error {
 // List returns up to limit raw records of a kind with ids after cursor (exclusive), in id order,
 // and the id to pass as the next cursor ("" when there are no more).
 func (m *Store) List(kind, cursor string, limit int) (items []json.RawMessage, ids []string, next string, err error) {
+	return m.ListPrefix(kind, "", cursor, limit)
+}
+
+// ListPrefix is List restricted to ids starting with idPrefix.
+func (m *Store) ListPrefix(kind, idPrefix, cursor string, limit int) (items []json.RawMessage, ids []string, next string, err error) {
 	prefix := store.MetaPrefix(kind)
-	lower := prefix
+	lower := append(append([]byte(nil), prefix...), idPrefix...)
+	upper := store.PrefixEnd(lower)
 	if cursor != "" {
-		lower = append(store.MetaKey(kind, cursor), 0)
+		if c := append(store.MetaKey(kind, cursor), 0); string(c) > string(lower) {
+			lower = c
+		}
 	}
-	it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: store.PrefixEnd(prefix)})
+	it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, nil, "", err
 	}
