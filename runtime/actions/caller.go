@@ -29,9 +29,9 @@ func (c *Caller) Call(ctx context.Context, a *model.Action, req engine.CallReque
 	return engine.CallOutcome{OK: r.OK, Retryable: r.Retryable, RetryAfter: r.RetryAfter, Status: r.Status, Err: r.Err}
 }
 
-// Reserve applies the action's rate cap.
+// Reserve books the next slot under the action's rate cap.
 func (c *Caller) Reserve(a *model.Action) time.Duration {
-	return c.Limiter.Reserve(a.ID, a.RateLimit)
+	return c.Limiter.Book(a.ID, a.RateLimit)
 }
 
 // Backoff applies the action's retry policy.

@@ -84,3 +84,13 @@ func (l *Limiter) Forget(actionID string) {
 	delete(l.m, actionID)
 	l.mu.Unlock()
 }
+
+// Book takes the next free slot for a call to actionID and returns how long until it (0: now).
+// Unlike Reserve, the slot is held: many waiting calls get successive slots instead of all
+// waking at once and racing for the next one. perSecond <= 0 means no cap (always 0).
+func (l *Limiter) Book(actionID string, perSecond float64) time.Duration {
+	if noCap(perSecond) {
+		return 0
+	}
+	return l.get(actionID, perSecond).ReserveN(time.Now(), 1).Delay()
+}

@@ -30,10 +30,11 @@ type CallOutcome struct {
 }
 
 // Caller performs action calls for the dispatcher. Call is made from many goroutines at once
-// and must honour ctx; Reserve and Backoff are called from partition workers and must not block.
+// and must honour ctx; Reserve and Backoff must not block.
 type Caller interface {
 	Call(ctx context.Context, a *model.Action, req CallRequest) CallOutcome
-	// Reserve returns how long to wait before calling a (its rate cap); 0 means now.
+	// Reserve books the next slot under a's rate cap and returns how long until it; 0 means
+	// now. A booked slot is the caller's: it calls without asking again.
 	Reserve(a *model.Action) time.Duration
 	// Backoff returns the delay before the next attempt after failed attempts, and false when
 	// the action's retry policy is exhausted.
@@ -42,22 +43,28 @@ type Caller interface {
 
 // DispatchConfig configures the outbox dispatcher.
 type DispatchConfig struct {
-	// Concurrency bounds action calls in flight across the node.
+	// Concurrency is the number of action calls in flight across the node.
 	Concurrency int
+	// QueueSize bounds the calls waiting for a free worker; beyond it, calls wait in the
+	// outbox for the next sweep.
+	QueueSize int
 	// SweepInterval is how often the outbox is scanned for due entries the dispatcher does not
-	// already hold (after a restart, after a dropped hand-off).
+	// already hold (after a restart, after a full queue).
 	SweepInterval time.Duration
 }
 
 // DefaultDispatchConfig returns the defaults.
 func DefaultDispatchConfig() DispatchConfig {
-	return DispatchConfig{Concurrency: 256, SweepInterval: 2 * time.Second}
+	return DispatchConfig{Concurrency: 256, QueueSize: 65536, SweepInterval: 2 * time.Second}
 }
 
 func (c *DispatchConfig) fill() {
 	d := DefaultDispatchConfig()
 	if c.Concurrency == 0 {
 		c.Concurrency = d.Concurrency
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = d.QueueSize
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = d.SweepInterval
@@ -66,8 +73,8 @@ func (c *DispatchConfig) fill() {
 
 // Validate checks the config.
 func (c DispatchConfig) Validate() error {
-	if c.Concurrency < 0 || c.SweepInterval < 0 {
-		return errors.New("engine: dispatch concurrency and sweepInterval must not be negative")
+	if c.Concurrency < 0 || c.QueueSize < 0 || c.SweepInterval < 0 {
+		return errors.New("engine: dispatch concurrency, queueSize and sweepInterval must not be negative")
 	}
 	return nil
 }
@@ -76,6 +83,10 @@ func (c DispatchConfig) Validate() error {
 // worker. An entry is held (in inflight) from the moment it is picked until its outcome is
 // committed, so no entry is called twice at once; after a crash, entries not yet settled are
 // called again with the same idempotency key (at-least-once).
+//
+// Work flows through one bounded queue into a fixed pool of workers, so a backlog costs
+// outbox rows on disk, not goroutines: a pick that finds the queue full lets go of the entry
+// and the next sweep finds it again.
 type Dispatcher struct {
 	e      *Engine
 	cfg    DispatchConfig
@@ -83,21 +94,33 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	inflight map[string]struct{}
-	timers   map[string]*time.Timer // retries scheduled for later
+	timers   map[string]*time.Timer // entries waiting for a retry time or a rate-cap slot
 
-	sem    chan struct{}
+	queue  chan job
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
+// job is one outbox entry to call.
+type job struct {
+	pid    int
+	key    []byte
+	rec    *outboxRec // nil: read it from the store
+	booked bool       // a rate-cap slot is already booked for it
+}
+
 func newDispatcher(e *Engine, cfg DispatchConfig, caller Caller) *Dispatcher {
 	return &Dispatcher{e: e, cfg: cfg, caller: caller, inflight: map[string]struct{}{},
-		timers: map[string]*time.Timer{}, sem: make(chan struct{}, cfg.Concurrency)}
+		timers: map[string]*time.Timer{}, queue: make(chan job, cfg.QueueSize)}
 }
 
 func (d *Dispatcher) start(parent context.Context) {
 	d.ctx, d.cancel = context.WithCancel(parent)
+	for i := 0; i < d.cfg.Concurrency; i++ {
+		d.wg.Add(1)
+		go d.worker()
+	}
 	d.wg.Add(1)
 	go d.sweepLoop()
 }
@@ -119,6 +142,18 @@ func (d *Dispatcher) stop() {
 
 func (d *Dispatcher) stopped() bool { return d.ctx == nil || d.ctx.Err() != nil }
 
+func (d *Dispatcher) worker() {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case j := <-d.queue:
+			d.call(j)
+		}
+	}
+}
+
 // committed is called by a partition worker after each commit attempt: new entries to call and
 // entries whose outcome is now durable.
 func (d *Dispatcher) committed(pid int, calls []pendingCall, settled []string) {
@@ -130,58 +165,27 @@ func (d *Dispatcher) committed(pid int, calls []pendingCall, settled []string) {
 		d.mu.Unlock()
 	}
 	for _, c := range calls {
-		due := store.DueOf(c.key)
-		if wait := time.Until(due); wait > 0 {
-			d.later(pid, c.key, wait)
+		if !d.claim(string(c.key)) {
 			continue
 		}
-		d.pick(pid, c.key, c.rec)
+		j := job{pid: pid, key: c.key, rec: c.rec}
+		if wait := time.Until(store.DueOf(c.key)); wait > 0 {
+			d.hold(j, wait)
+			continue
+		}
+		d.enqueue(j)
 	}
 }
 
-func (d *Dispatcher) later(pid int, key []byte, wait time.Duration) {
+// claim marks an entry as held; false when someone holds it already.
+func (d *Dispatcher) claim(k string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.stopped() {
-		return
-	}
-	k := string(key)
-	if _, ok := d.timers[k]; ok {
-		return
-	}
-	d.timers[k] = time.AfterFunc(wait, func() {
-		d.mu.Lock()
-		delete(d.timers, k)
-		d.mu.Unlock()
-		d.pick(pid, key, nil)
-	})
-}
-
-// pick claims an entry and calls it in the background; rec nil means "read it from the store".
-func (d *Dispatcher) pick(pid int, key []byte, rec *outboxRec) {
-	if d.stopped() {
-		return
-	}
-	k := string(key)
-	d.mu.Lock()
-	if _, busy := d.inflight[k]; busy {
-		d.mu.Unlock()
-		return
+	if _, busy := d.inflight[k]; busy || d.stopped() {
+		return false
 	}
 	d.inflight[k] = struct{}{}
-	d.mu.Unlock()
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		select {
-		case d.sem <- struct{}{}:
-		case <-d.ctx.Done():
-			d.release(k)
-			return
-		}
-		defer func() { <-d.sem }()
-		d.call(pid, key, rec)
-	}()
+	return true
 }
 
 func (d *Dispatcher) release(k string) {
@@ -190,46 +194,75 @@ func (d *Dispatcher) release(k string) {
 	d.mu.Unlock()
 }
 
-func (d *Dispatcher) call(pid int, key []byte, rec *outboxRec) {
-	// Re-read the entry after claiming it: a sweep may have seen it just before its outcome
-	// was committed and released.
-	raw, ok, err := store.Get(d.e.db, key)
-	if err != nil || !ok {
-		d.release(string(key))
+// enqueue hands a held entry to the workers, or lets go of it when the queue is full.
+func (d *Dispatcher) enqueue(j job) {
+	select {
+	case d.queue <- j:
+	default:
+		d.release(string(j.key))
+	}
+}
+
+// hold keeps an entry claimed and enqueues it after wait.
+func (d *Dispatcher) hold(j job, wait time.Duration) {
+	k := string(j.key)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped() {
+		delete(d.inflight, k)
 		return
 	}
+	d.timers[k] = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		delete(d.timers, k)
+		d.mu.Unlock()
+		d.enqueue(j)
+	})
+}
+
+func (d *Dispatcher) call(j job) {
+	key := string(j.key)
+	// Re-read the entry after claiming it: a sweep may have seen it just before its outcome
+	// was committed and released.
+	raw, ok, err := store.Get(d.e.db, j.key)
+	if err != nil || !ok {
+		d.release(key)
+		return
+	}
+	rec := j.rec
 	if rec == nil {
 		rec = &outboxRec{}
 		if decode(raw, rec) != nil {
-			d.release(string(key))
+			d.release(key)
 			return
 		}
 	}
-	res := &callResult{key: key}
+	res := &callResult{key: j.key}
 	a, known := d.e.Catalog().Action(rec.ActionID)
-	switch {
-	case !known:
+	if !known {
 		res.out = CallOutcome{Err: "action " + rec.ActionID + " no longer exists"}
-	default:
-		if wait := d.caller.Reserve(a); wait > 0 {
-			res.capped = wait
-			break
+	} else {
+		if !j.booked {
+			if wait := d.caller.Reserve(a); wait > 0 {
+				j.booked, j.rec = true, rec
+				d.hold(j, wait)
+				return
+			}
 		}
 		res.out = d.caller.Call(d.ctx, a, CallRequest{URL: rec.URL, Body: rec.Body, IdempotencyKey: rec.Key, Attempt: rec.Attempts + 1})
 	}
 	if d.ctx.Err() != nil && !res.out.OK {
 		// Shutting down mid-call: leave the entry for the next start rather than count a failure.
-		d.release(string(key))
+		d.release(key)
 		return
 	}
-	p := d.e.parts[pid]
+	p := d.e.parts[j.pid]
 	var wg sync.WaitGroup
-	var out Outcome
 	wg.Add(1)
 	select {
-	case p.in <- &work{kind: workResult, res: res, out: &out, wg: &wg}:
+	case p.in <- &work{kind: workResult, res: res, out: &Outcome{}, wg: &wg}:
 	case <-p.quit:
-		d.release(string(key))
+		d.release(key)
 	}
 }
 
@@ -267,7 +300,9 @@ func (d *Dispatcher) sweep() {
 			if d.stopped() {
 				return
 			}
-			d.pick(pid, k, nil)
+			if d.claim(string(k)) {
+				d.enqueue(job{pid: pid, key: k})
+			}
 		}
 	}
 }

@@ -49,9 +49,8 @@ func (st *stepCtx) enqueueAction(prof *storedProfile, inst *instance, n *journey
 
 // callResult is the outcome of one dispatched call, applied by the partition worker.
 type callResult struct {
-	key    []byte
-	out    CallOutcome
-	capped time.Duration // not called: the action's rate cap says wait this long
+	key []byte
+	out CallOutcome
 }
 
 // handleResult records a call's outcome: done, retry later, or dead-letter; and moves an
@@ -69,10 +68,6 @@ func (st *stepCtx) handleResult(res *callResult) {
 		return
 	}
 	st.del(res.key)
-	if res.capped > 0 {
-		st.requeue(rec, st.now.Add(res.capped))
-		return
-	}
 	rec.Attempts++
 	scope, ns := ActionScope(rec.ActionID), NodeScope(rec.Journey, rec.Version, rec.Node)
 	if res.out.OK {

@@ -385,3 +385,26 @@ func TestDuplicateEventIDsAreIgnored(t *testing.T) {
 		t.Fatalf("entered %d times", tot["entered"])
 	}
 }
+
+func TestRateCappedActionSpacesItsCalls(t *testing.T) {
+	h := newHarness(t)
+	h.put(meta.KindAction, "capped", model.Action{ID: "capped", Name: "capped", Method: "POST", URL: h.url + "/capped",
+		RateLimit: 10, Timeout: model.Duration(2 * time.Second)})
+	h.publish("cap", model.Definition{Nodes: []model.Node{
+		{ID: "in", Kind: "event", Event: "signup", Next: "call"},
+		{ID: "call", Kind: "action", Action: "capped", Next: "end"},
+		{ID: "end", Kind: "end"},
+	}})
+	for i := 0; i < 6; i++ {
+		h.send("signup", fmt.Sprintf("c%d", i), nil)
+	}
+	h.waitFor("all capped calls made", func() bool { return h.sink.Count() == 6 })
+	calls := h.sink.Recent(6) // newest first
+	// At 10 calls/s with a burst of one, six calls span at least five intervals of 100ms.
+	if span := calls[0].At.Sub(calls[5].At); span < 450*time.Millisecond {
+		t.Fatalf("6 calls at 10/s took %s; the cap was not applied", span)
+	}
+	if h.sink.DistinctKeys() != 6 {
+		t.Fatalf("want 6 distinct calls, got %d keys", h.sink.DistinctKeys())
+	}
+}
