@@ -81,8 +81,10 @@ func (s *Server) ingest(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, berr)
 		return
 	}
-	results := s.process(ctx, raws, itemErrs, key)
-	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' && len(results) == 1 {
+	t := bytes.TrimSpace(body)
+	isArray := len(t) > 0 && t[0] == '['
+	results := s.process(ctx, raws, itemErrs, key, isArray)
+	if !isArray && len(results) == 1 {
 		r := results[0]
 		switch r.Status {
 		case statusRejected:
@@ -131,7 +133,7 @@ func (s *Server) ingestNDJSON(ctx *fasthttp.RequestCtx, key *model.APIKey) {
 		if len(chunk) == 0 {
 			return
 		}
-		res := s.process(ctx, chunk, errs, key)
+		res := s.process(ctx, chunk, errs, key, false)
 		for i := range res {
 			res[i].Line = lines[i]
 			total[res[i].Status]++
@@ -185,8 +187,10 @@ func (s *Server) ingestNDJSON(ctx *fasthttp.RequestCtx, key *model.APIKey) {
 	ctx.SetBody(out.Bytes())
 }
 
-// process validates, normalises and submits a batch; it returns one result per input.
-func (s *Server) process(ctx *fasthttp.RequestCtx, raws []ingest.RawEvent, itemErrs []*apierr.Error, key *model.APIKey) []itemResult {
+// process validates, normalises and submits a batch; it returns one result per input. With
+// indexFields (a JSON array body), the fields of errors found here get the item's index, as
+// those of decoding already have: "[3].data.plan", "[3].type".
+func (s *Server) process(ctx *fasthttp.RequestCtx, raws []ingest.RawEvent, itemErrs []*apierr.Error, key *model.APIKey, indexFields bool) []itemResult {
 	snap := s.d.Catalog.Current()
 	now := time.Now().UTC()
 	results := make([]itemResult, len(raws))
@@ -205,6 +209,9 @@ func (s *Server) process(ctx *fasthttp.RequestCtx, raws []ingest.RawEvent, itemE
 		if !ok {
 			e := apierr.New(400, apierr.UnknownEventType, "type", "event type %q is not defined; define it under /v1/event-definitions", raw.Type)
 			results[i] = itemResult{Status: statusRejected, ID: raw.ID, Error: e}
+			if indexFields {
+				results[i].Error = ingest.ForItem(i, apierr.List{e})[0]
+			}
 			s.recent.reject(raw.Type, raw.ID, now, e)
 			continue
 		}
@@ -224,13 +231,16 @@ func (s *Server) process(ctx *fasthttp.RequestCtx, raws []ingest.RawEvent, itemE
 		}
 		env, errs := ingest.Normalise(*raw, t.Def, t.Schema, now)
 		if len(errs) > 0 {
+			s.recent.reject(raw.Type, raw.ID, now, errs[0])
+			if indexFields {
+				errs = ingest.ForItem(i, errs)
+			}
 			results[i] = itemResult{Status: statusRejected, ID: raw.ID}
 			if len(errs) == 1 {
 				results[i].Error = errs[0]
 			} else {
 				results[i].Errors = errs
 			}
-			s.recent.reject(raw.Type, raw.ID, now, errs[0])
 			continue
 		}
 		results[i].ID = env.ID

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -394,8 +395,10 @@ func decodeStrict(b []byte, v any) error {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
+		case errors.As(err, &te) && te.Type == reflect.TypeOf(model.Duration(0)):
+			return apierr.New(400, apierr.InvalidRequest, te.Field, "%s is not a duration: write a string like \"30s\", \"15m\", \"2h\" or \"7d\"", te.Value)
 		case errors.As(err, &te):
-			return apierr.New(400, apierr.InvalidRequest, te.Field, "must be of type %s, not %s", te.Type.String(), te.Value)
+			return apierr.New(400, apierr.InvalidRequest, te.Field, "must be of type %s, not %s", jsonTypeName(te.Type), te.Value)
 		case errors.As(err, &se):
 			return apierr.New(400, apierr.InvalidJSON, "", "malformed JSON at byte %d: %v", se.Offset, err)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -453,4 +456,23 @@ func metaErr(err error, what, id string) error {
 		return apierr.New(409, apierr.VersionConflict, "revision", "%s %q was changed by someone else; reload it and apply your change again", what, id)
 	}
 	return err
+}
+
+// jsonTypeName names a Go type the way a JSON user thinks of it.
+func jsonTypeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "integer"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	}
+	return t.String()
 }

@@ -161,7 +161,7 @@ func CompileEventType(def *model.EventDefinition) (*EventType, error) {
 	}
 	t := &EventType{Def: def, Schema: sch}
 	if def.Qualifier != "" {
-		env, err := expr.NewEnv(expr.Options{KnownEventField: sch.HasField})
+		env, err := expr.NewEnv(expr.Options{KnownEventField: sch.Declares})
 		if err != nil {
 			return nil, err
 		}

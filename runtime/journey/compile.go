@@ -136,7 +136,7 @@ func (c *compiler) knownEventField(types []string) func([]string) bool {
 			return true
 		}
 		for _, t := range types {
-			if _, sch, ok := c.r.EventDefinition(t); ok && (sch == nil || sch.HasField(path)) {
+			if _, sch, ok := c.r.EventDefinition(t); ok && (sch == nil || sch.Declares(path)) {
 				return true
 			}
 		}
@@ -179,7 +179,10 @@ func (c *compiler) compileErr(field, nodeID string, err error) {
 	if e, ok := err.(*apierr.Error); ok {
 		msg = e.Message
 	}
-	c.errs = append(c.errs, &apierr.Error{Status: 422, Code: apierr.InvalidExpression, Field: field, Message: "node " + nodeID + ": " + msg})
+	if nodeID != "" {
+		msg = "node " + nodeID + ": " + msg
+	}
+	c.errs = append(c.errs, &apierr.Error{Status: 422, Code: apierr.InvalidExpression, Field: field, Message: msg})
 }
 
 func (c *compiler) node(n *Node) {
@@ -406,7 +409,7 @@ func (c *compiler) rules() {
 		if x.Condition != "" {
 			p, err := c.env.CompileBool(x.Condition)
 			if err != nil {
-				c.compileErr(fmt.Sprintf("rules.exitEvents[%d].condition", i), "exit", err)
+				c.compileErr(fmt.Sprintf("rules.exitEvents[%d].condition", i), "", err)
 			}
 			ex.Condition = p
 		}

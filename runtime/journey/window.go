@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wayline/wayline/runtime/model"
@@ -92,9 +93,17 @@ func (w *Window) Contains(now time.Time, attributes map[string]any) bool {
 	return false
 }
 
-var zones sync.Map // name → *time.Location or error
+var (
+	zones      sync.Map     // name → *time.Location or error
+	zoneMisses atomic.Int64 // failed look-ups so far; the first maxZoneMisses are cached
+)
 
-// loadZone caches time.LoadLocation, which reads the zone database on every call.
+// maxZoneMisses caps the failed names cached: zone names come from profile attributes.
+const maxZoneMisses = 1024
+
+// loadZone caches time.LoadLocation, which reads the zone database on every call. Valid names
+// are bounded by the zone database; failed ones come from profile attributes, so only the
+// first maxZoneMisses of them are cached, or distinct bad names would grow the cache forever.
 func loadZone(name string) (*time.Location, error) {
 	if v, ok := zones.Load(name); ok {
 		if l, ok := v.(*time.Location); ok {
@@ -104,7 +113,9 @@ func loadZone(name string) (*time.Location, error) {
 	}
 	l, err := time.LoadLocation(name)
 	if err != nil {
-		zones.Store(name, err)
+		if zoneMisses.Add(1) <= maxZoneMisses {
+			zones.Store(name, err)
+		}
 		return nil, err
 	}
 	zones.Store(name, l)

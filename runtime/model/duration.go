@@ -1,7 +1,9 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -27,18 +29,18 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if s != "" && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return fmt.Errorf("duration %s: not a number of seconds", s)
+			return durationTypeError(s)
 		}
 		*d = Duration(f * float64(time.Second))
 		return nil
 	}
 	str, err := strconv.Unquote(s)
 	if err != nil {
-		return fmt.Errorf("duration must be a string like \"30s\", \"2h\" or \"7d\"")
+		return durationTypeError(s)
 	}
 	v, err := ParseDuration(str)
 	if err != nil {
-		return err
+		return durationTypeError(strconv.Quote(str))
 	}
 	*d = Duration(v)
 	return nil
@@ -70,4 +72,13 @@ func FormatDuration(d time.Duration) string {
 		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
 	}
 	return d.String()
+}
+
+// durationTypeError is a *json.UnmarshalTypeError, so that encoding/json fills in the field
+// path and the API can say which field holds the bad duration.
+func durationTypeError(value string) error {
+	if len(value) > 40 {
+		value = value[:40] + "…"
+	}
+	return &json.UnmarshalTypeError{Value: value, Type: reflect.TypeOf(Duration(0))}
 }

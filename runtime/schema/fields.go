@@ -422,7 +422,15 @@ func (s *Schema) Fields() []Field {
 // true when the path is declared, and also when the schema leaves it open (no properties
 // declared at that level, or additionalProperties not false); false when the schema rules it
 // out, e.g. a typo in an object with additionalProperties false, or a field inside a string.
-func (s *Schema) HasField(path []string) bool {
+func (s *Schema) HasField(path []string) bool { return s.hasField(path, false) }
+
+// Declares is HasField for expressions: an object that lists its properties is treated as
+// closed even without additionalProperties: false, so that a typo like event.data.emial is
+// reported when a journey is validated, not discovered when it runs. Objects that list no
+// properties stay open.
+func (s *Schema) Declares(path []string) bool { return s.hasField(path, true) }
+
+func (s *Schema) hasField(path []string, strict bool) bool {
 	if s == nil || s.root == nil {
 		return true
 	}
@@ -435,6 +443,9 @@ func (s *Schema) HasField(path []string) bool {
 		if name != "" {
 			next, ok := cur.child(name)
 			if !ok {
+				return false
+			}
+			if next == nil && strict && cur.listsProps() {
 				return false
 			}
 			if next == nil {
@@ -475,6 +486,20 @@ func (n *node) child(name string) (*node, bool) {
 		return e, !e.never
 	}
 	return nil, true
+}
+
+// listsProps reports whether the object (or one of the schemas it is all of) names its
+// properties.
+func (n *node) listsProps() bool {
+	if len(n.props) > 0 {
+		return true
+	}
+	for _, m := range n.mixins {
+		if m.listsProps() {
+			return true
+		}
+	}
+	return false
 }
 
 // elem returns the schema of an array's elements, with child's conventions.
