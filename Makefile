@@ -3,7 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/wayline
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-TEST_FLAGS ?= -timeout 15m
+# Tests build with the invariants tag: expensive internal assertions on.
+TEST_FLAGS ?= -tags invariants -timeout 15m
 
 .PHONY: help build run test test-short lint bench fuzz clean
 

@@ -37,7 +37,8 @@ func wayline(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "wayline")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		// The binary under test checks the engine's internal invariants as it runs.
+		out, err := exec.Command("go", "build", "-tags", "invariants", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -155,6 +155,7 @@ func (p *partition) apply(items []*work) {
 		}
 	}
 	if err == nil {
+		p.checkInstances(st.profiles)
 		p.e.disp.committed(p.id, st.outbox, st.settled)
 	} else {
 		p.e.disp.committed(p.id, nil, st.settled)
