@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +219,68 @@ func TestKillNineLosesNothingAndFiresEachWaitOnce(t *testing.T) {
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// An NDJSON stream is answered line by line while it is still being sent, and its length is
+// not bound by the JSON body limit.
+func TestNDJSONStreamIsAnsweredWhileItArrives(t *testing.T) {
+	_, sinkURL := newSink(t)
+	n := startNode(t, t.TempDir(), freeAddr(t), "--max-body", "65536", "--max-batch", "500")
+	setupWorkspace(t, n, sinkURL)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", n.url+"/v1/events", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	writeLines := func(from, to int) {
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, `{"id":"nd-%d","type":"signup","data":{"userId":"nd%d","email":"nd%d@example.com","plan":"pro"}}`+"\n", i, i, i)
+		}
+		if _, err := pw.Write([]byte(b.String())); err != nil {
+			t.Error(err)
+		}
+	}
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		got <- answer{resp, err}
+	}()
+	writeLines(0, 500) // one full chunk
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	defer a.resp.Body.Close()
+	sc := bufio.NewScanner(a.resp.Body)
+	for i := 0; i < 500; i++ {
+		if !sc.Scan() {
+			t.Fatalf("answer for line %d did not arrive before the rest of the stream was sent: %v", i+1, sc.Err())
+		}
+		if !strings.Contains(sc.Text(), fmt.Sprintf(`"line":%d,`, i+1)) || !strings.Contains(sc.Text(), `"accepted"`) {
+			t.Fatalf("line %d answered %s", i+1, sc.Text())
+		}
+	}
+	// The rest: far more than the 64 KiB JSON body limit, plus one bad line.
+	writeLines(500, 3000)
+	pw.Write([]byte("{not json\n"))
+	pw.Close()
+	lines := 500
+	var summary string
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), `"summary"`) {
+			summary = sc.Text()
+			break
+		}
+		lines++
+	}
+	if lines != 3001 || !strings.Contains(summary, `"accepted":3000`) || !strings.Contains(summary, `"rejected":1`) {
+		t.Fatalf("got %d answer lines and summary %s", lines, summary)
+	}
 }

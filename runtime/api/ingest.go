@@ -83,7 +83,7 @@ func (s *Server) ingest(ctx *fasthttp.RequestCtx) {
 	}
 	t := bytes.TrimSpace(body)
 	isArray := len(t) > 0 && t[0] == '['
-	results := s.process(ctx, raws, itemErrs, key, isArray)
+	results := s.process(ctx.RemoteIP().String(), raws, itemErrs, key, isArray)
 	if !isArray && len(results) == 1 {
 		r := results[0]
 		switch r.Status {
@@ -114,26 +114,36 @@ func (s *Server) ingest(ctx *fasthttp.RequestCtx) {
 		"rejected": counts[statusRejected], "failed": counts[statusFailed], "results": results})
 }
 
-// ingestNDJSON reads newline-delimited events in chunks, so a stream of any length is handled
-// in bounded memory, and answers one JSON line per input line plus a summary line.
+// ingestNDJSON answers a stream of newline-delimited events line by line while it is still
+// arriving: the response body is written by a stream writer that reads the request body in
+// chunks of at most MaxBatchEvents lines, commits each chunk, and flushes one JSON line per input
+// line, then a summary line. Memory stays bounded whatever the stream's length.
 func (s *Server) ingestNDJSON(ctx *fasthttp.RequestCtx, key *model.APIKey) {
 	var r io.Reader = ctx.RequestBodyStream()
 	if r == nil {
 		r = bytes.NewReader(ctx.PostBody())
 	}
+	ip := ctx.RemoteIP().String()
+	ctx.SetStatusCode(200)
+	ctx.SetContentType("application/x-ndjson")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		s.streamNDJSON(r, w, ip, key)
+	})
+}
+
+func (s *Server) streamNDJSON(r io.Reader, w *bufio.Writer, ip string, key *model.APIKey) {
 	lr := ingest.NewLineReader(r, s.cfg.Limits.MaxLineBytes)
-	var out bytes.Buffer
-	w := bufio.NewWriter(&out)
 	chunk := make([]ingest.RawEvent, 0, s.cfg.Limits.MaxBatchEvents)
 	lines := make([]int, 0, cap(chunk))
 	errs := make([]*apierr.Error, 0, cap(chunk))
 	total := map[string]int{}
 	seen := 0
+	var writeErr error
 	flush := func() {
 		if len(chunk) == 0 {
 			return
 		}
-		res := s.process(ctx, chunk, errs, key, false)
+		res := s.process(ip, chunk, errs, key, false)
 		for i := range res {
 			res[i].Line = lines[i]
 			total[res[i].Status]++
@@ -141,10 +151,13 @@ func (s *Server) ingestNDJSON(ctx *fasthttp.RequestCtx, key *model.APIKey) {
 			w.Write(b)
 			w.WriteByte('\n')
 		}
+		if err := w.Flush(); err != nil && writeErr == nil {
+			writeErr = err // the client went away; its events are committed all the same
+		}
 		chunk, lines, errs = chunk[:0], lines[:0], errs[:0]
 	}
 	var fatal error
-	for {
+	for writeErr == nil {
 		line, n, err := lr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -157,7 +170,7 @@ func (s *Server) ingestNDJSON(ctx *fasthttp.RequestCtx, key *model.APIKey) {
 		var ae *apierr.Error
 		if err != nil {
 			if !errors.As(err, &ae) {
-				fatal = apierr.New(400, apierr.InvalidRequest, "", "could not read the body: %v", err)
+				fatal = apierr.New(400, apierr.InvalidRequest, "", "could not read the body after line %d: %v", seen-1, err)
 				break
 			}
 			chunk = append(chunk, ingest.RawEvent{})
@@ -182,22 +195,18 @@ func (s *Server) ingestNDJSON(ctx *fasthttp.RequestCtx, key *model.APIKey) {
 	w.Write(b)
 	w.WriteByte('\n')
 	w.Flush()
-	ctx.SetStatusCode(200)
-	ctx.SetContentType("application/x-ndjson")
-	ctx.SetBody(out.Bytes())
 }
 
 // process validates, normalises and submits a batch; it returns one result per input. With
 // indexFields (a JSON array body), the fields of errors found here get the item's index, as
 // those of decoding already have: "[3].data.plan", "[3].type".
-func (s *Server) process(ctx *fasthttp.RequestCtx, raws []ingest.RawEvent, itemErrs []*apierr.Error, key *model.APIKey, indexFields bool) []itemResult {
+func (s *Server) process(ip string, raws []ingest.RawEvent, itemErrs []*apierr.Error, key *model.APIKey, indexFields bool) []itemResult {
 	snap := s.d.Catalog.Current()
 	now := time.Now().UTC()
 	results := make([]itemResult, len(raws))
 	envs := make([]*model.Envelope, 0, len(raws))
 	qualified := make([]bool, 0, len(raws))
 	slots := make([]int, 0, len(raws))
-	ip := ctx.RemoteIP().String()
 	for i := range raws {
 		raw := &raws[i]
 		if i < len(itemErrs) && itemErrs[i] != nil {
