@@ -231,13 +231,13 @@ func (st *stepCtx) fire(key, val []byte) {
 	}
 }
 
-// sweepDedupe forgets event ids whose dedupe window has passed.
-func (st *stepCtx) sweepDedupe() {
+// sweepDedupe forgets event ids whose dedupe window has passed; it returns how many.
+func (st *stepCtx) sweepDedupe() int {
 	prefix := store.KindPrefix(st.pid(), store.KindDedupeIndex)
 	upper := store.DedupeIndexKey(st.pid(), st.now, "")
 	it, err := st.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
 	if err != nil {
-		return
+		return 0
 	}
 	defer it.Close()
 	n := 0
@@ -245,9 +245,13 @@ func (st *stepCtx) sweepDedupe() {
 		k := it.Key()
 		id := string(k[len(prefix)+8:])
 		st.b.Delete(append([]byte(nil), k...), nil)
-		st.b.Delete(store.PartKey(st.pid(), store.KindDedupe, id), nil)
+		// A later copy of the same id may have renewed the mark: only drop an expired one.
+		if raw, ok := st.get(store.PartKey(st.pid(), store.KindDedupe, id)); ok && int64(store.ReadU64(raw)) <= st.now.UnixNano() {
+			st.b.Delete(store.PartKey(st.pid(), store.KindDedupe, id), nil)
+		}
 		n++
 	}
+	return n
 }
 
 // --- attribute paths ------------------------------------------------------------------------

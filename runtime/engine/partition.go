@@ -130,8 +130,11 @@ func (p *partition) apply(items []*work) {
 	}
 	st.fireTimers()
 	if now.Sub(p.lastSweep) > time.Second {
-		st.sweepDedupe()
-		p.lastSweep = now
+		// A full sweep means more marks have expired: sweep again next batch, so that expiry
+		// keeps up with any ingest rate.
+		if st.sweepDedupe() < dedupeSweepBatch {
+			p.lastSweep = now
+		}
 	}
 	var err error
 	if b.Empty() {

@@ -30,7 +30,9 @@ type harness struct {
 	seq  int
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+func newHarnessWith(t *testing.T, tune func(*engine.Config)) *harness {
 	t.Helper()
 	st, err := store.Open(store.Config{Dir: t.TempDir()})
 	if err != nil {
@@ -45,6 +47,9 @@ func newHarness(t *testing.T) *harness {
 	cfg.Partitions = 8
 	cfg.Dispatch.SweepInterval = 200 * time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if tune != nil {
+		tune(&cfg)
+	}
 	eng, err := engine.New(st, cfg, caller)
 	if err != nil {
 		t.Fatal(err)
@@ -411,5 +416,25 @@ func TestRateCappedActionSpacesItsCalls(t *testing.T) {
 	}
 	if h.sink.DistinctKeys() != 6 {
 		t.Fatalf("want 6 distinct calls, got %d keys", h.sink.DistinctKeys())
+	}
+}
+
+func TestDedupeWindowExpires(t *testing.T) {
+	h := newHarnessWith(t, func(c *engine.Config) { c.DedupeWindow = 300 * time.Millisecond })
+	ev := func() []*model.Envelope {
+		return []*model.Envelope{{ID: "again", Type: "signup", Identity: "user:a", Data: map[string]any{"userId": "a"}, Timestamp: time.Now()}}
+	}
+	if out := h.eng.Submit(context.Background(), ev(), nil); out[0].Duplicate {
+		t.Fatal("the first copy is not a duplicate")
+	}
+	if out := h.eng.Submit(context.Background(), ev(), nil); !out[0].Duplicate {
+		t.Fatal("a copy within the window must be a duplicate")
+	}
+	time.Sleep(1500 * time.Millisecond) // past the window and a sweep
+	if out := h.eng.Submit(context.Background(), ev(), nil); out[0].Duplicate {
+		t.Fatal("a copy after the window must be accepted again")
+	}
+	if out := h.eng.Submit(context.Background(), ev(), nil); !out[0].Duplicate {
+		t.Fatal("the renewed mark must hold after the old one is swept")
 	}
 }
