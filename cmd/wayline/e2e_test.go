@@ -158,6 +158,16 @@ func TestEndToEndJourneyDeliversTemplatedCallsAndFiresWaits(t *testing.T) {
 	if strings.Contains(string(a.body), "s3cret-token") {
 		t.Fatalf("secret leaked: %s", a.body)
 	}
+	// The test call renders the action for a sample and calls it once.
+	tc := n.must(200, "POST", "/v1/actions/hello/test", map[string]any{"event": map[string]any{"data": map[string]any{"userId": "sample", "email": "s@example.com"}}, "profile": map[string]any{"id": "user:sample"}})
+	if tc["ok"] != true || sink.Count() != 5 || sink.Recent(1)[0].Path != "/hello/sample" {
+		t.Fatalf("test call: %v (sink has %d calls)", tc, sink.Count())
+	}
+	// Metrics count what was received.
+	m := n.call("GET", "/metrics", nil)
+	if m.status != 200 || !strings.Contains(string(m.body), `wayline_events_total{status="accepted"} 4`) || !strings.Contains(string(m.body), `wayline_events_total{status="duplicate"} 1`) {
+		t.Fatalf("metrics do not count the events:\n%s", m.body)
+	}
 	// Graceful shutdown.
 	if err := n.term(); err != nil {
 		t.Fatal(err)

@@ -13,8 +13,10 @@ package engine
 //	go test -run '^$' -bench . -benchtime 3s ./runtime/engine/
 //
 // Metrics: events/s (the throughput, including, for journeys, the time to drain the outbox),
-// walB/event (logical WAL bytes per event) and events/sync (how many events share one WAL
-// fsync: the group-commit factor). docs/benchmarks.md records the results.
+// events/sync (how many events share one WAL fdatasync: the group-commit factor), p50-ms and
+// p99-ms (how long one Submit call, or one bare commit, took: the client's wait for its
+// acknowledgement) and walB/event (logical WAL bytes per event). docs/benchmarks.md records
+// the results. Without -bench, none of this runs: plain `go test` stays fast.
 
 import (
 	"context"
@@ -23,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -221,18 +224,46 @@ func (s shape) String() string {
 // from as many clients.
 var benchShapes = []shape{{1, 1}, {1, 64}, {100, 8}, {100, 64}}
 
+// latencies collects the durations of Submit calls (or bare commits) from many goroutines.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d []time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d...)
+	l.mu.Unlock()
+}
+
+// report adds the median and 99th percentile, in milliseconds: how long a client waits for its
+// acknowledgement (for a whole batch, in the batch shapes).
+func (l *latencies) report(b *testing.B) {
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	at := func(q float64) float64 { return float64(l.d[int(q*float64(len(l.d)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
 // submitAll submits events 0..n-1, made by mk, in batches of s.Batch from s.Submitters
-// goroutines, and fails the benchmark if any event is not committed.
-func submitAll(b *testing.B, e *Engine, n int, s shape, mk func(i int) (*model.Envelope, bool)) {
+// goroutines, and fails the benchmark if any event is not committed. It returns the latency of
+// every Submit call.
+func submitAll(b *testing.B, e *Engine, n int, s shape, mk func(i int) (*model.Envelope, bool)) *latencies {
 	var next, failed atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	lat := &latencies{}
 	for range s.Submitters {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			envs := make([]*model.Envelope, 0, s.Batch)
 			qual := make([]bool, 0, s.Batch)
+			var took []time.Duration
+			defer func() { lat.add(took) }()
 			for {
 				end := int(next.Add(int64(s.Batch)))
 				start := end - s.Batch
@@ -245,7 +276,10 @@ func submitAll(b *testing.B, e *Engine, n int, s shape, mk func(i int) (*model.E
 					envs = append(envs, env)
 					qual = append(qual, q)
 				}
-				for _, o := range e.Submit(context.Background(), envs, qual) {
+				t0 := time.Now()
+				outcomes := e.Submit(context.Background(), envs, qual)
+				took = append(took, time.Since(t0))
+				for _, o := range outcomes {
 					if o.Err != nil {
 						failed.Add(1)
 						firstErr.CompareAndSwap(nil, o.Err)
@@ -261,6 +295,7 @@ func submitAll(b *testing.B, e *Engine, n int, s shape, mk func(i int) (*model.E
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d events were not committed; first error: %v", f, n, firstErr.Load())
 	}
+	return lat
 }
 
 // normaliser turns raw events into envelopes as the ingest API does: schema validation, id,
@@ -301,9 +336,10 @@ func BenchmarkSubmitNoJourney(b *testing.B) {
 			}
 			bytes0, syncs0 := walStats(h.st.DB)
 			b.ResetTimer()
-			submitAll(b, h.e, b.N, s, mk)
+			lat := submitAll(b, h.e, b.N, s, mk)
 			b.StopTimer()
 			reportRate(b, h.st.DB, bytes0, syncs0)
+			lat.report(b)
 			if n := h.caller.calls.Load(); n != 0 {
 				b.Fatalf("%d action calls for events that match no journey; want 0", n)
 			}
@@ -329,10 +365,11 @@ func BenchmarkSubmitDemoJourney(b *testing.B) {
 			}
 			bytes0, syncs0 := walStats(h.st.DB)
 			b.ResetTimer()
-			submitAll(b, h.e, b.N, s, mk)
+			lat := submitAll(b, h.e, b.N, s, mk)
 			drainOutbox(b, h, int64(b.N))
 			b.StopTimer()
 			reportRate(b, h.st.DB, bytes0, syncs0)
+			lat.report(b)
 			totals, err := h.e.Counters(NodeScope("welcome", 1, "done"))
 			if err != nil {
 				b.Fatal(err)
@@ -371,18 +408,23 @@ func BenchmarkPebbleSyncedBatches(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer st.Close()
-				value := make([]byte, recSize-24) // key and value together make recSize
+				// A 12-byte key, the value and the WAL's per-record framing make about recSize
+				// bytes of WAL per record (walB/event shows it).
+				value := make([]byte, recSize-24)
 				for i := range value {
 					value[i] = byte('a' + i%26)
 				}
 				bytes0, syncs0 := walStats(st.DB)
 				var next, failed atomic.Int64
 				var wg sync.WaitGroup
+				lat := &latencies{}
 				b.ResetTimer()
 				for w := range s.Submitters {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
+						var took []time.Duration
+						defer func() { lat.add(took) }()
 						for {
 							end := int(next.Add(int64(s.Batch)))
 							start := end - s.Batch
@@ -393,9 +435,11 @@ func BenchmarkPebbleSyncedBatches(b *testing.B) {
 							for i := start; i < min(end, b.N); i++ {
 								_ = batch.Set(store.SeqKey(w, store.KindProfile, uint64(i)), value, nil)
 							}
+							t0 := time.Now()
 							if err := batch.Commit(pebble.Sync); err != nil {
 								failed.Add(1)
 							}
+							took = append(took, time.Since(t0))
 							batch.Close()
 						}
 					}()
@@ -406,6 +450,7 @@ func BenchmarkPebbleSyncedBatches(b *testing.B) {
 					b.Fatalf("%d commits failed", failed.Load())
 				}
 				reportRate(b, st.DB, bytes0, syncs0)
+				lat.report(b)
 			})
 		}
 	}
