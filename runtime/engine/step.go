@@ -205,7 +205,9 @@ func (st *stepCtx) handleEvent(ev *model.Envelope, qualified bool) (duplicate bo
 	}
 	st.trace(prof, TraceStep{Kind: "event", Detail: ev.Type, EventID: ev.ID, Outcome: qualifiedWord(qualified)})
 	if qualified {
-		st.advanceWaiting(prof, ev)
+		if st.cat.Awaited(ev.Type) {
+			st.advanceWaiting(prof, ev)
+		}
 		st.enter(prof, ev)
 	}
 	st.saveProfiles()

@@ -186,6 +186,11 @@ func joinIdentity(namespace, value, field string) (string, *apierr.Error) {
 	if len(id) > maxIdentityLen {
 		return "", invalidEvent(field, "makes a profile identity %d bytes long; an identity is at most %d", len(id), maxIdentityLen)
 	}
+	// The zero byte separates the parts of storage keys: an identity holding one could reach
+	// another profile's records.
+	if strings.IndexByte(id, 0) >= 0 {
+		return "", invalidEvent(field, "holds a zero byte (\\u0000), which an identity may not contain")
+	}
 	return id, nil
 }
 

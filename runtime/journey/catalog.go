@@ -13,12 +13,13 @@ import (
 type Catalog struct {
 	versions map[string]*Graph   // "journeyID/version"
 	entries  map[string][]*Graph // event type → live versions whose entry listens to it
+	awaited  map[string]bool     // event types that a wait node or an exit rule of any version names
 	actions  map[string]*model.Action
 }
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{versions: map[string]*Graph{}, entries: map[string][]*Graph{}, actions: map[string]*model.Action{}}
+	return &Catalog{versions: map[string]*Graph{}, entries: map[string][]*Graph{}, awaited: map[string]bool{}, actions: map[string]*model.Action{}}
 }
 
 func versionKey(id string, v int) string { return id + "/" + strconv.Itoa(v) }
@@ -29,7 +30,19 @@ func (c *Catalog) AddVersion(g *Graph, live bool) {
 	if live {
 		c.entries[g.Entry.Event] = append(c.entries[g.Entry.Event], g)
 	}
+	for _, n := range g.Nodes {
+		if n.Kind == model.NodeEvent && n != g.Entry {
+			c.awaited[n.Event] = true
+		}
+	}
+	for _, x := range g.ExitEvents {
+		c.awaited[x.Event] = true
+	}
 }
+
+// Awaited reports whether any instance could be waiting for, or exit on, this event type; when
+// not, the engine skips looking at the profile's instances.
+func (c *Catalog) Awaited(eventType string) bool { return c.awaited[eventType] }
 
 // AddAction adds an action definition.
 func (c *Catalog) AddAction(a *model.Action) { c.actions[a.ID] = a }

@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 )
 
 // Config configures the store. Its zero value works.
@@ -61,6 +62,11 @@ func Open(cfg Config) (*Store, error) {
 		// Group commit: concurrent synced commits from all partition workers share one WAL
 		// fsync in Pebble's commit pipeline; we never sync per event.
 		Logger: quietLogger{},
+	}
+	// Most engine reads are point lookups of keys that usually do not exist yet (dedupe marks,
+	// new profiles, instances): bloom filters answer those without reading blocks.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(cfg.Dir, opts)
 	if err != nil {
