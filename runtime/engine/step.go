@@ -28,6 +28,7 @@ type stepCtx struct {
 
 	profiles map[string]*storedProfile // loaded in this batch
 	dirty    map[string]bool
+	counters map[string]int64 // counter deltas, merged once per key at the end of the batch
 	outbox   []pendingCall // added in this batch, handed to the dispatcher after commit
 	settled  []string      // outbox keys finished in this batch
 }
@@ -42,7 +43,7 @@ type pendingCall struct {
 
 func newStepCtx(p *partition, b *pebble.Batch, now time.Time) *stepCtx {
 	return &stepCtx{p: p, b: b, now: now, cat: p.e.catalog.Load(),
-		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}}
+		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}, counters: map[string]int64{}}
 }
 
 func (st *stepCtx) pid() int { return st.p.id }
@@ -63,9 +64,19 @@ func (st *stepCtx) del(key []byte) {
 	}
 }
 
-// count adds delta to a report counter (a merge: no read).
+// count adds delta to a report counter. Deltas add up in memory and are written once per
+// counter per batch, as merges (no read).
 func (st *stepCtx) count(scope, name string, delta int64) {
-	st.b.Merge(store.PartKey(st.pid(), store.KindCounter, scope, name), store.EncodeCounter(delta), nil)
+	st.counters[scope+"\x00"+name] += delta
+}
+
+// flushCounters writes the batch's counter deltas.
+func (st *stepCtx) flushCounters() {
+	prefix := store.KindPrefix(st.pid(), store.KindCounter)
+	for k, d := range st.counters {
+		st.b.Merge(append(append([]byte(nil), prefix...), k...), store.EncodeCounter(d), nil)
+	}
+	clear(st.counters)
 }
 
 // countNode counts an outcome at a journey node, and per hour for the journey.
@@ -175,7 +186,12 @@ func (st *stepCtx) instancesOf(profile string) []*instance {
 	return out
 }
 
+// saveInstance stores a blocked instance. Its deadline timer is written the first time it
+// blocks: an instance that runs to its end within one step never needs one.
 func (st *stepCtx) saveInstance(profile string, inst *instance) {
+	if inst.DeadKey == nil {
+		inst.DeadKey = st.schedule(inst.Deadline, timerRec{Kind: timerDeadline, Profile: profile, Journey: inst.JourneyID, Instance: inst.ID})
+	}
 	st.put(instKey(st.pid(), profile, inst.JourneyID), inst)
 }
 
@@ -274,15 +290,17 @@ func (st *stepCtx) advanceWaiting(prof *storedProfile, ev *model.Envelope) {
 // enter starts new instances of the live journeys this event enters.
 func (st *stepCtx) enter(prof *storedProfile, ev *model.Envelope) {
 	for _, g := range st.cat.Entries(ev.Type) {
-		if st.loadInstance(prof.ID, g.JourneyID) != nil {
-			continue // one instance per profile and journey at a time
-		}
+		// Every entry writes the history record, so a profile without one has no instance of
+		// this journey either: most events of new profiles cost one lookup here, not two.
 		hk := store.PartKey(st.pid(), store.KindHistory, prof.ID, g.JourneyID)
 		var h history
 		if raw, ok := st.get(hk); ok {
 			_ = decode(raw, &h)
 			if g.Reentrance.Mode != model.ReenterAfter || st.now.Sub(h.LastEntry) < g.Reentrance.Wait.D() {
 				continue
+			}
+			if st.loadInstance(prof.ID, g.JourneyID) != nil {
+				continue // one instance per profile and journey at a time
 			}
 		}
 		inst := &instance{
@@ -303,7 +321,6 @@ func (st *stepCtx) enter(prof *storedProfile, ev *model.Envelope) {
 		}
 		h.LastEntry, h.Entries = st.now, h.Entries+1
 		st.put(hk, h)
-		inst.DeadKey = st.schedule(inst.Deadline, timerRec{Kind: timerDeadline, Profile: prof.ID, Journey: g.JourneyID, Instance: inst.ID})
 		st.countNode(inst, "", "entered")
 		st.countNode(inst, g.Entry.ID, "entered")
 		st.countNode(inst, g.Entry.ID, "passed")

@@ -62,6 +62,14 @@ func Open(cfg Config) (*Store, error) {
 		// Group commit: concurrent synced commits from all partition workers share one WAL
 		// fsync in Pebble's commit pipeline; we never sync per event.
 		Logger: quietLogger{},
+		// Larger memtables mean fewer flushes and fewer overlapping L0 tables for every point
+		// lookup to consult; the engine's hot state (dedupe marks, fresh profiles, timers that
+		// fire soon) mostly lives and dies in the memtable.
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		LBaseMaxBytes:               256 << 20,
 	}
 	// Most engine reads are point lookups of keys that usually do not exist yet (dedupe marks,
 	// new profiles, instances): bloom filters answer those without reading blocks.
