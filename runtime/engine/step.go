@@ -29,8 +29,8 @@ type stepCtx struct {
 	profiles map[string]*storedProfile // loaded in this batch
 	dirty    map[string]bool
 	counters map[string]int64 // counter deltas, merged once per key at the end of the batch
-	outbox   []pendingCall // added in this batch, handed to the dispatcher after commit
-	settled  []string      // outbox keys finished in this batch
+	outbox   []pendingCall    // added in this batch, handed to the dispatcher after commit
+	settled  []string         // outbox keys finished in this batch
 }
 
 type journeyCatalog = journey.Catalog
