@@ -142,7 +142,7 @@ func (p *partition) apply(items []*work) {
 		b.Close()
 	} else {
 		b.Set(store.KindPrefix(p.id, store.KindSeq), store.U64(p.seq), nil)
-		err = b.Commit(pebble.Sync)
+		err = b.Commit(p.writeOptions(items, st))
 		b.Close()
 	}
 	if err != nil {
@@ -170,4 +170,23 @@ func (p *partition) apply(items []*work) {
 func (p *partition) nextSeq() uint64 {
 	p.seq++
 	return p.seq
+}
+
+// writeOptions decides whether a batch needs its own WAL sync. Anything acknowledged to a
+// caller (events, profile operations) must be durable before the answer, and so must any new
+// outbox entry before the dispatcher may call it (a call whose entry a crash could erase would
+// be made again under another idempotency key). What remains — batches that only settle action
+// outcomes or fire timers without queueing calls — may be lost in a crash without harm: the
+// outbox entry or timer is still there and is simply handled again, with the same idempotency
+// key. Those ride on the next synced commit instead of paying an fsync of their own.
+func (p *partition) writeOptions(items []*work, st *stepCtx) *pebble.WriteOptions {
+	if len(st.outbox) > 0 {
+		return pebble.Sync
+	}
+	for _, w := range items {
+		if w.kind != workResult {
+			return pebble.Sync
+		}
+	}
+	return pebble.NoSync
 }
