@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ import (
 
 type serveFlags struct {
 	data, listen, adminKey, logLevel string
+	cpuProfile                       string
 	demo                             bool
 	partitions                       int
 	dedupeWindow                     time.Duration
@@ -62,6 +64,7 @@ func serve(args []string) int {
 	fs.IntVar(&f.maxBatch, "max-batch", api.DefaultConfig().Limits.MaxBatchEvents, "most events in one JSON array")
 	fs.IntVar(&f.maxDepth, "max-depth", api.DefaultConfig().Limits.MaxDepth, "deepest JSON nesting accepted in an event")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for performance work)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for open requests")
 	if err := bindEnv(fs); err != nil {
 		fmt.Fprintln(os.Stderr, "wayline serve:", err)
@@ -77,6 +80,18 @@ func serve(args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "wayline serve: --cpuprofile:", err)
+			return 2
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			fmt.Fprintln(os.Stderr, "wayline serve: --cpuprofile:", err)
+			return 2
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
 	if err := run(f, log); err != nil {
 		log.Error("wayline stopped", "err", err)
 		return 1

@@ -182,7 +182,10 @@ func (st *stepCtx) fireTimers() {
 	if it.First() {
 		p.nextTimer = store.DueOf(it.Key())
 	} else {
-		p.nextTimer = time.Time{}
+		// None pending. This worker is the only one that schedules timers here and notes each
+		// one, so there is no need to look again until one is scheduled; a rescan every
+		// second is only a safety net.
+		p.nextTimer = st.now.Add(time.Second)
 	}
 	it.Close()
 }

@@ -438,3 +438,37 @@ func TestDedupeWindowExpires(t *testing.T) {
 		t.Fatal("the renewed mark must hold after the old one is swept")
 	}
 }
+
+func TestWaitUntilAnExpressionOrATimestamp(t *testing.T) {
+	h := newHarness(t)
+	h.action("after-expr", "", 1)
+	h.action("after-date", "", 1)
+	h.publish("until", model.Definition{Nodes: []model.Node{
+		{ID: "in", Kind: "event", Event: "signup", Next: "which"},
+		{ID: "which", Kind: "condition", Branches: []model.Branch{{ID: "expr", Expression: `event.data.plan == "expr"`, Next: "w-expr"}}, Else: "w-date"},
+		{ID: "w-expr", Kind: "wait", UntilExpression: `event.timestamp + duration("400ms")`, Next: "c-expr"},
+		{ID: "w-date", Kind: "wait", Until: "2001-01-01T00:00:00Z", Next: "c-date"}, // in the past: passes at once
+		{ID: "c-expr", Kind: "action", Action: "after-expr", Next: "end"},
+		{ID: "c-date", Kind: "action", Action: "after-date", Next: "end"},
+		{ID: "end", Kind: "end"},
+	}})
+	start := time.Now()
+	h.send("signup", "e", map[string]any{"plan": "expr"})
+	h.send("signup", "d", map[string]any{"plan": "date"})
+	h.waitFor("both waits over", func() bool { return h.sink.Count() == 2 })
+	var exprAt, dateAt time.Time
+	for _, r := range h.sink.Recent(2) {
+		switch r.Path {
+		case "/after-expr":
+			exprAt = r.At
+		case "/after-date":
+			dateAt = r.At
+		}
+	}
+	if exprAt.Sub(start) < 400*time.Millisecond {
+		t.Fatalf("the expression wait ended after %s, before its due time", exprAt.Sub(start))
+	}
+	if dateAt.IsZero() || !dateAt.Before(exprAt) {
+		t.Fatalf("a wait until a past date must pass at once (date call %v, expression call %v)", dateAt, exprAt)
+	}
+}
