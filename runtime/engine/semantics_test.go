@@ -316,9 +316,25 @@ func TestSplitIsDeterministicAndRoughlyProportional(t *testing.T) {
 	if a := n["branch:a"]; a < 60 || a > 140 || a+n["branch:b"] != 500 {
 		t.Fatalf("20/80 split of 500 gave %v", n)
 	}
+	// Each profile took the arm its stable bucket names: the same profile always lands there.
 	for i := 0; i < 20; i++ {
-		if engine.Bucket(fmt.Sprintf("u%d", i), "ab", "split") != engine.Bucket(fmt.Sprintf("u%d", i), "ab", "split") {
-			t.Fatal("bucket is not deterministic")
+		id := fmt.Sprintf("u%d", i)
+		want := "eb"
+		if engine.Bucket("user:"+id, "ab", "split") < 20 {
+			want = "ea"
+		}
+		steps, err := h.eng.Trace("user:" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		took := ""
+		for _, st := range steps {
+			if st.Node == "ea" || st.Node == "eb" {
+				took = st.Node
+			}
+		}
+		if took != want {
+			t.Fatalf("profile %s went to %q, its bucket says %q", id, took, want)
 		}
 	}
 }

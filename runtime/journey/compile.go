@@ -2,7 +2,6 @@ package journey
 
 import (
 	"fmt"
-	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -321,8 +320,6 @@ func (c *compiler) condition(n *Node, f string) {
 		n.ElseNode = c.edge(n, f+".else", n.Else, true)
 	}
 }
-
-var methods = map[string]bool{http.MethodGet: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true}
 
 func (c *compiler) action(n *Node, f string) {
 	a, ok := c.r.Action(n.Action)
