@@ -66,3 +66,31 @@ func hashID(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
 }
+
+// pruneIdempotency deletes answers older than the replay window, so the records do not pile up.
+func (s *Server) pruneIdempotency(now time.Time) {
+	n, err := s.d.Meta.Prune(meta.KindIdempotency, func(raw []byte) bool {
+		var rec idemRecord
+		return json.Unmarshal(raw, &rec) != nil || now.Sub(rec.At) >= idempotencyTTL
+	})
+	if err != nil {
+		s.log.Warn("pruning idempotency records failed", "err", err)
+	} else if n > 0 {
+		s.log.Debug("pruned idempotency records", "count", n)
+	}
+}
+
+// housekeeping runs periodic chores until stop is closed.
+func (s *Server) housekeeping(stop <-chan struct{}) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	s.pruneIdempotency(time.Now())
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			s.pruneIdempotency(now)
+		}
+	}
+}

@@ -364,7 +364,8 @@ func (s *Server) journeyReport(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
-	active, _ := s.d.Engine.ActiveInstances(id)
+	// Every instance counts "entered" once and "exited" once at the journey level.
+	active := totals["entered"] - totals["exited"]
 	actionsUsed := map[string]map[string]int64{}
 	for _, a := range s.actionsOf(j) {
 		c, err := s.d.Engine.Counters(engine.ActionScope(a))

@@ -15,6 +15,7 @@ import (
 	"net"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -128,6 +129,9 @@ type Server struct {
 	limiter *ipLimiter
 	metrics *metrics
 	ready   atomic.Bool
+
+	stop     chan struct{} // closed by Shutdown: ends housekeeping
+	stopOnce sync.Once
 }
 
 // Route is one registered operation, for the OpenAPI drift test.
@@ -145,7 +149,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Log = slog.Default()
 	}
 	s := &Server{cfg: cfg, d: d, log: d.Log, recent: newRecentEvents(cfg.RecentEvents),
-		limiter: newIPLimiter(cfg.PublicRate, cfg.PublicBurst), metrics: newMetrics(d.Engine)}
+		limiter: newIPLimiter(cfg.PublicRate, cfg.PublicBurst), metrics: newMetrics(d.Engine), stop: make(chan struct{})}
 	r := router.New()
 	r.HandleMethodNotAllowed = true
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
@@ -191,12 +195,16 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.srv.Handler }
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	s.ready.Store(true)
+	if s.d.Meta != nil {
+		go s.housekeeping(s.stop)
+	}
 	return s.srv.Serve(ln)
 }
 
 // Shutdown stops accepting and waits for open requests to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
+	s.stopOnce.Do(func() { close(s.stop) })
 	return s.srv.ShutdownWithContext(ctx)
 }
 

@@ -215,37 +215,23 @@ func (e *Engine) DeadLetters(limit int) ([]DeadLetter, error) {
 		if err != nil {
 			return nil, err
 		}
-		for ok := it.Last(); ok && len(out) < limit; ok = it.Prev() {
+		// The newest limit of each partition, then the newest limit of those.
+		n := 0
+		for ok := it.Last(); ok && n < limit; ok = it.Prev() {
 			var d DeadLetter
 			if decode(it.Value(), &d) == nil {
 				out = append(out, d)
-			}
-		}
-		it.Close()
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].FailedAt.After(out[j].FailedAt) })
-	return out, nil
-}
-
-// PendingActions counts outbox entries not yet settled.
-func (e *Engine) PendingActions() int { return e.disp.Pending() }
-
-// ActiveInstances counts the instances of a journey across partitions (a scan; for reports).
-func (e *Engine) ActiveInstances(journeyID string) (int, error) {
-	n := 0
-	for pid := range e.parts {
-		prefix := store.KindPrefix(pid, store.KindInstance)
-		it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
-		if err != nil {
-			return 0, err
-		}
-		for ok := it.First(); ok; ok = it.Next() {
-			k := it.Key()
-			if i := strings.LastIndexByte(string(k), 0); i >= 0 && string(k[i+1:]) == journeyID {
 				n++
 			}
 		}
 		it.Close()
 	}
-	return n, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].FailedAt.After(out[j].FailedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
+
+// PendingActions counts outbox entries not yet settled.
+func (e *Engine) PendingActions() int { return e.disp.Pending() }

@@ -185,3 +185,34 @@ func (m *Store) ListAll(kind string, fn func(id string, raw []byte) error) error
 	}
 	return it.Error()
 }
+
+// Prune deletes the records of a kind for which drop returns true, and returns how many. It
+// takes the write lock once per call; use it for housekeeping of short-lived kinds.
+func (m *Store) Prune(kind string, drop func(raw []byte) bool) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	prefix := store.MetaPrefix(kind)
+	it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
+	if err != nil {
+		return 0, err
+	}
+	b := m.db.NewBatch()
+	defer b.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if drop(it.Value()) {
+			if err := b.Delete(append([]byte(nil), it.Key()...), nil); err != nil {
+				it.Close()
+				return 0, err
+			}
+			n++
+		}
+	}
+	if err := it.Close(); err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return n, b.Commit(pebble.Sync)
+}

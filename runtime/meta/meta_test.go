@@ -76,3 +76,24 @@ func TestListPagesWithCursor(t *testing.T) {
 		t.Fatalf("paged ids = %v", all)
 	}
 }
+
+func TestPruneDeletesOnlyWhatItIsAskedTo(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := New(st)
+	for i, old := range []bool{true, false, true} {
+		if err := m.Put(KindIdempotency, string(rune('a'+i)), map[string]bool{"old": old}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := m.Prune(KindIdempotency, func(raw []byte) bool { return string(raw) == `{"old":true}` })
+	if err != nil || n != 2 {
+		t.Fatalf("pruned %d (%v), want 2", n, err)
+	}
+	if ok, _ := m.Exists(KindIdempotency, "b"); !ok {
+		t.Fatal("a record that should stay was pruned")
+	}
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"testing"
+)
+
+// A create retried with the same Idempotency-Key gets the first answer and creates nothing
+// new; the same key with another body is refused; revisions stop silent overwrites.
+func TestCreatesAreIdempotentAndUpdatesCarryRevisions(t *testing.T) {
+	n := startNode(t, t.TempDir(), freeAddr(t))
+	body := map[string]any{"name": "ci key", "role": "ingest"}
+	first := n.call("POST", "/v1/keys", body, "Idempotency-Key", "create-ci-key-1")
+	again := n.call("POST", "/v1/keys", body, "Idempotency-Key", "create-ci-key-1")
+	if first.status != 201 || again.status != 201 || string(first.body) != string(again.body) {
+		t.Fatalf("a retried create must get the first answer:\n%d %s\n%d %s", first.status, first.body, again.status, again.body)
+	}
+	if again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("the replay is not marked")
+	}
+	list := n.must(200, "GET", "/v1/keys", nil)
+	if items := list["items"].([]any); len(items) != 2 { // the admin key and one ingest key
+		t.Fatalf("want 2 keys after a retried create, got %d", len(items))
+	}
+	other := n.call("POST", "/v1/keys", map[string]any{"name": "other", "role": "viewer"}, "Idempotency-Key", "create-ci-key-1")
+	if other.status != 422 || other.json(t)["error"].(map[string]any)["code"] != "invalid_idempotency" {
+		t.Fatalf("reusing a key with another body: %d %s", other.status, other.body)
+	}
+
+	n.must(201, "POST", "/v1/journeys", map[string]any{"id": "rev", "draft": map[string]any{"nodes": []any{}}})
+	r := n.call("PUT", "/v1/journeys/rev", map[string]any{"name": "first edit"}, "If-Match", "1")
+	if r.status != 200 || r.header.Get("ETag") != "2" {
+		t.Fatalf("update with the current revision: %d %s (ETag %q)", r.status, r.body, r.header.Get("ETag"))
+	}
+	stale := n.call("PUT", "/v1/journeys/rev", map[string]any{"name": "lost edit"}, "If-Match", "1")
+	if stale.status != 409 || stale.json(t)["error"].(map[string]any)["code"] != "version_conflict" {
+		t.Fatalf("a stale revision must be refused: %d %s", stale.status, stale.body)
+	}
+	if j := n.must(200, "GET", "/v1/journeys/rev", nil); j["name"] != "first edit" {
+		t.Fatalf("the stale edit overwrote the journey: %v", j["name"])
+	}
+}
