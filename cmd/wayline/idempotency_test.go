@@ -39,3 +39,28 @@ func TestCreatesAreIdempotentAndUpdatesCarryRevisions(t *testing.T) {
 		t.Fatalf("the stale edit overwrote the journey: %v", j["name"])
 	}
 }
+
+// Definitions a published journey depends on cannot change under it in a way that would stop
+// its instances.
+func TestChangesThatWouldBreakPublishedJourneysAreRefused(t *testing.T) {
+	_, sinkURL := newSink(t)
+	n := startNode(t, t.TempDir(), freeAddr(t))
+	setupWorkspace(t, n, sinkURL)
+	a := n.must(200, "GET", "/v1/actions/hello", nil)
+	a["payload"] = map[string]any{"x": "{{ event.data.nosuchfield }}"}
+	delete(a, "secretsSet")
+	r := n.call("PUT", "/v1/actions/hello", a)
+	if r.status != 409 || r.json(t)["error"].(map[string]any)["code"] != "in_use" {
+		t.Fatalf("an action change that breaks journey onboard must be refused: %d %s", r.status, r.body)
+	}
+	d := n.must(200, "GET", "/v1/event-definitions/signup", nil)
+	delete(d, "fields")
+	d["schema"] = map[string]any{"type": "object", "properties": map[string]any{"userId": map[string]any{"type": "string"}}}
+	r = n.call("PUT", "/v1/event-definitions/signup", d)
+	if r.status != 409 {
+		t.Fatalf("dropping fields the journey reads must be refused: %d %s", r.status, r.body)
+	}
+	// A compatible change goes through.
+	a["payload"] = map[string]any{"x": "{{ event.data.email }}"}
+	n.must(200, "PUT", "/v1/actions/hello", a)
+}

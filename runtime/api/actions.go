@@ -162,6 +162,9 @@ func (s *Server) updateAction(ctx *fasthttp.RequestCtx) {
 		if err := checkAction(&a); err != nil {
 			return nil, err
 		}
+		if err := s.breaksPublished(overlay{base: s.d.Catalog.Current(), action: &a}); err != nil {
+			return nil, err
+		}
 		a.Version, a.CreatedAt, a.UpdatedAt = old.Version+1, old.CreatedAt, time.Now().UTC()
 		return &a, nil
 	})

@@ -141,7 +141,12 @@ func (s *Server) updateEventDef(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, apierr.New(422, apierr.InvalidRequest, "name", "the name cannot change (it is the id); create a new definition instead"))
 		return
 	}
-	if _, err := checkEventDef(&d); err != nil {
+	t, err := checkEventDef(&d)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	if err := s.breaksPublished(overlay{base: s.d.Catalog.Current(), event: &d, schema: t.Schema}); err != nil {
 		writeErr(ctx, err)
 		return
 	}
