@@ -45,7 +45,8 @@ type Config struct {
 	// TimerRate caps how many timers fire per second across the node (missed timers after a
 	// restart fire at this rate, not all at once).
 	TimerRate int
-	// TraceLength is how many trace steps are kept per profile.
+	// TraceLength is how many trace records are kept per profile: one record holds the steps
+	// of one micro-batch that touched the profile (usually one event and what it caused).
 	TraceLength int
 	// Dispatch configures the outbox dispatcher.
 	Dispatch DispatchConfig

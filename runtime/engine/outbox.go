@@ -115,7 +115,6 @@ func (st *stepCtx) resume(rec *outboxRec, ok bool, reason string) {
 		outcome = "dead_lettered"
 	}
 	st.trace(prof, TraceStep{Kind: "action", Journey: rec.Journey, Version: rec.Version, Instance: rec.Instance, Node: rec.Node, Outcome: outcome, Detail: reason})
-	defer st.saveProfiles()
 	if !rec.Await {
 		return
 	}
@@ -201,7 +200,6 @@ func (st *stepCtx) fire(key, val []byte) {
 	if prof == nil {
 		return
 	}
-	defer st.saveProfiles()
 	inst := st.loadInstance(rec.Profile, rec.Journey)
 	if inst == nil || inst.ID != rec.Instance {
 		return

@@ -129,6 +129,8 @@ func (p *partition) apply(items []*work) {
 		}
 	}
 	st.fireTimers()
+	st.flushTraces()
+	st.saveProfiles()
 	st.flushCounters()
 	if now.Sub(p.lastSweep) > time.Second {
 		// A full sweep means more marks have expired: sweep again next batch, so that expiry

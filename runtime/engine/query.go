@@ -28,7 +28,6 @@ func (e *Engine) UpsertProfile(ctx context.Context, id string, attrs map[string]
 		}
 		p.UpdatedAt = st.now
 		st.dirty[id] = true
-		st.saveProfiles()
 		out = p.Profile
 		return nil
 	})
@@ -78,9 +77,11 @@ func (e *Engine) GetProfile(id string) (*model.Profile, error) {
 // trace. Pending action calls already in the outbox still go out.
 func (e *Engine) DeleteProfile(ctx context.Context, id string) error {
 	return e.do(ctx, id, func(st *stepCtx) error {
-		if st.profile(id, false) == nil {
+		prof := st.profile(id, false)
+		if prof == nil {
 			return ErrNoProfile
 		}
+		delete(st.traces, prof)
 		for _, inst := range st.instancesOf(id) {
 			st.del(inst.WaitKey)
 			st.del(inst.DeadKey)
@@ -108,9 +109,9 @@ func (e *Engine) Trace(id string) ([]TraceStep, error) {
 	defer it.Close()
 	var out []TraceStep
 	for ok := it.First(); ok; ok = it.Next() {
-		var s TraceStep
-		if decode(it.Value(), &s) == nil {
-			out = append(out, s)
+		var r traceRecord
+		if decode(it.Value(), &r) == nil {
+			out = append(out, r.Steps...)
 		}
 	}
 	return out, it.Error()

@@ -88,6 +88,11 @@ type storedProfile struct {
 	TraceSeq uint64 `json:"traceSeq,omitempty"`
 }
 
+// traceRecord holds the trace steps one micro-batch made for one profile.
+type traceRecord struct {
+	Steps []TraceStep `json:"steps"`
+}
+
 // TraceStep is one step of a profile's trace.
 type TraceStep struct {
 	At       time.Time `json:"at"`

@@ -29,6 +29,7 @@ type stepCtx struct {
 	profiles map[string]*storedProfile // loaded in this batch
 	dirty    map[string]bool
 	counters map[string]int64 // counter deltas, merged once per key at the end of the batch
+	traces   map[*storedProfile][]TraceStep // trace steps, written once per profile at the end
 	outbox   []pendingCall    // added in this batch, handed to the dispatcher after commit
 	settled  []string         // outbox keys finished in this batch
 }
@@ -43,7 +44,8 @@ type pendingCall struct {
 
 func newStepCtx(p *partition, b *pebble.Batch, now time.Time) *stepCtx {
 	return &stepCtx{p: p, b: b, now: now, cat: p.e.catalog.Load(),
-		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}, counters: map[string]int64{}}
+		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}, counters: map[string]int64{},
+		traces: map[*storedProfile][]TraceStep{}}
 }
 
 func (st *stepCtx) pid() int { return st.p.id }
@@ -130,6 +132,7 @@ func (st *stepCtx) profile(id string, create bool) *storedProfile {
 	return p
 }
 
+// saveProfiles writes the profiles changed in this batch; apply calls it once at the end.
 func (st *stepCtx) saveProfiles() {
 	for id := range st.dirty {
 		if p := st.profiles[id]; p != nil {
@@ -141,12 +144,23 @@ func (st *stepCtx) saveProfiles() {
 
 func (st *stepCtx) trace(prof *storedProfile, step TraceStep) {
 	step.At = st.now
-	prof.TraceSeq++
-	st.dirty[prof.ID] = true
-	st.put(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq), step)
-	if keep := uint64(st.p.e.cfg.TraceLength); prof.TraceSeq > keep {
-		st.del(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq-keep))
+	st.traces[prof] = append(st.traces[prof], step)
+}
+
+// flushTraces writes each profile's steps of this batch as one trace record, and drops the
+// record that falls out of the kept window. One record per profile and batch, not one per step,
+// keeps the writes of a journey step few.
+func (st *stepCtx) flushTraces() {
+	keep := uint64(st.p.e.cfg.TraceLength)
+	for prof, steps := range st.traces {
+		prof.TraceSeq++
+		st.dirty[prof.ID] = true
+		st.put(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq), traceRecord{Steps: steps})
+		if prof.TraceSeq > keep {
+			st.del(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq-keep))
+		}
 	}
+	clear(st.traces)
 }
 
 // --- instances ------------------------------------------------------------------------------
@@ -226,8 +240,7 @@ func (st *stepCtx) handleEvent(ev *model.Envelope, qualified bool) (duplicate bo
 		}
 		st.enter(prof, ev)
 	}
-	st.saveProfiles()
-	return false
+	return false // the profile is written once, at the end of the batch
 }
 
 func qualifiedWord(q bool) string {
