@@ -28,10 +28,10 @@ type stepCtx struct {
 
 	profiles map[string]*storedProfile // loaded in this batch
 	dirty    map[string]bool
-	counters map[string]int64 // counter deltas, merged once per key at the end of the batch
+	counters map[string]int64               // counter deltas, merged once per key at the end of the batch
 	traces   map[*storedProfile][]TraceStep // trace steps, written once per profile at the end
-	outbox   []pendingCall    // added in this batch, handed to the dispatcher after commit
-	settled  []string         // outbox keys finished in this batch
+	outbox   []pendingCall                  // added in this batch, handed to the dispatcher after commit
+	settled  []string                       // outbox keys finished in this batch
 }
 
 type journeyCatalog = journey.Catalog
