@@ -86,6 +86,9 @@ type DeadLetter struct {
 type storedProfile struct {
 	model.Profile
 	TraceSeq uint64 `json:"traceSeq,omitempty"`
+	// fresh marks a profile created in this batch: nothing keyed by it (history, instances)
+	// can exist yet, so lookups of those are skipped. Not stored.
+	fresh bool
 }
 
 // traceRecord holds the trace steps one micro-batch made for one profile.

@@ -30,6 +30,9 @@ type stepCtx struct {
 	dirty    map[string]bool
 	counters map[string]int64               // counter deltas, merged once per key at the end of the batch
 	traces   map[*storedProfile][]TraceStep // trace steps, written once per profile at the end
+	// enteredFresh marks fresh profiles that entered a journey in this batch: from then on their
+	// history must be read (from the batch).
+	enteredFresh map[*storedProfile]bool
 	outbox   []pendingCall                  // added in this batch, handed to the dispatcher after commit
 	settled  []string                       // outbox keys finished in this batch
 }
@@ -45,7 +48,7 @@ type pendingCall struct {
 func newStepCtx(p *partition, b *pebble.Batch, now time.Time) *stepCtx {
 	return &stepCtx{p: p, b: b, now: now, cat: p.e.catalog.Load(),
 		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}, counters: map[string]int64{},
-		traces: map[*storedProfile][]TraceStep{}}
+		traces: map[*storedProfile][]TraceStep{}, enteredFresh: map[*storedProfile]bool{}}
 }
 
 func (st *stepCtx) pid() int { return st.p.id }
@@ -122,7 +125,7 @@ func (st *stepCtx) profile(id string, create bool) *storedProfile {
 			return nil
 		}
 		p = &storedProfile{Profile: model.Profile{ID: id, Identities: []string{id}, Attributes: map[string]any{},
-			CreatedAt: st.now, UpdatedAt: st.now}}
+			CreatedAt: st.now, UpdatedAt: st.now}, fresh: true}
 		st.dirty[id] = true
 	}
 	if p.Attributes == nil {
@@ -307,7 +310,7 @@ func (st *stepCtx) enter(prof *storedProfile, ev *model.Envelope) {
 		// this journey either: most events of new profiles cost one lookup here, not two.
 		hk := store.PartKey(st.pid(), store.KindHistory, prof.ID, g.JourneyID)
 		var h history
-		if raw, ok := st.get(hk); ok {
+		if raw, ok := st.historyOf(prof, hk); ok {
 			_ = decode(raw, &h)
 			if g.Reentrance.Mode != model.ReenterAfter || st.now.Sub(h.LastEntry) < g.Reentrance.Wait.D() {
 				continue
@@ -334,12 +337,24 @@ func (st *stepCtx) enter(prof *storedProfile, ev *model.Envelope) {
 		}
 		h.LastEntry, h.Entries = st.now, h.Entries+1
 		st.put(hk, h)
+		if prof.fresh {
+			st.enteredFresh[prof] = true
+		}
 		st.countNode(inst, "", "entered")
 		st.countNode(inst, g.Entry.ID, "entered")
 		st.countNode(inst, g.Entry.ID, "passed")
 		st.trace(prof, TraceStep{Kind: "entered", Journey: g.JourneyID, Version: g.Version, Instance: inst.ID, Node: g.Entry.ID, EventID: ev.ID})
 		st.run(prof, inst, g, g.Entry.NextNode)
 	}
+}
+
+// historyOf reads a profile's entry history for one journey. A profile created in this batch
+// has none on disk; one written earlier in the batch is in the batch.
+func (st *stepCtx) historyOf(prof *storedProfile, key []byte) ([]byte, bool) {
+	if prof.fresh && !st.enteredFresh[prof] {
+		return nil, false
+	}
+	return st.get(key)
 }
 
 // --- stepping -------------------------------------------------------------------------------
