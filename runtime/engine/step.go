@@ -33,8 +33,8 @@ type stepCtx struct {
 	// enteredFresh marks fresh profiles that entered a journey in this batch: from then on their
 	// history must be read (from the batch).
 	enteredFresh map[*storedProfile]bool
-	outbox   []pendingCall                  // added in this batch, handed to the dispatcher after commit
-	settled  []string                       // outbox keys finished in this batch
+	outbox       []pendingCall // added in this batch, handed to the dispatcher after commit
+	settled      []string      // outbox keys finished in this batch
 }
 
 type journeyCatalog = journey.Catalog
