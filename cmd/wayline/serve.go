@@ -154,9 +154,11 @@ func run(f serveFlags, log *slog.Logger) error {
 		}
 	}
 	eng.Start()
+	// Deferred after st.Close, so it runs before it on every way out, a panic included: the
+	// workers must be stopped before the store closes under them. Stop is idempotent.
+	defer eng.Stop()
 	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Extra: extra, Log: log})
 	if err != nil {
-		eng.Stop()
 		return err
 	}
 	served := make(chan error, 1)
