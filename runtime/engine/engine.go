@@ -132,8 +132,9 @@ type Engine struct {
 	disp    *Dispatcher
 	now     func() time.Time
 
+	gate     sync.RWMutex // orders "enter a call" against "start stopping"
 	stopping atomic.Bool
-	inflight sync.WaitGroup // Submit calls in progress
+	inflight sync.WaitGroup // Submit and profile calls in progress
 	wg       sync.WaitGroup // workers
 	cancel   context.CancelFunc
 }
@@ -206,7 +207,10 @@ func (e *Engine) Start() {
 // Stop stops taking work, lets in-flight submissions and action calls finish, commits what the
 // workers hold, and returns. The store stays open: the caller closes it.
 func (e *Engine) Stop() {
-	if !e.stopping.CompareAndSwap(false, true) {
+	e.gate.Lock()
+	first := e.stopping.CompareAndSwap(false, true)
+	e.gate.Unlock()
+	if !first {
 		return
 	}
 	e.inflight.Wait()
@@ -224,13 +228,12 @@ func (e *Engine) Stop() {
 // every event is committed (or failed); an event whose outcome has no error is durable.
 func (e *Engine) Submit(ctx context.Context, events []*model.Envelope, qualified []bool) []Outcome {
 	out := make([]Outcome, len(events))
-	if e.stopping.Load() {
+	if !e.enter() {
 		for i := range out {
 			out[i].Err = ErrStopped
 		}
 		return out
 	}
-	e.inflight.Add(1)
 	defer e.inflight.Done()
 	var wg sync.WaitGroup
 	for i, ev := range events {
@@ -254,10 +257,9 @@ func (e *Engine) Submit(ctx context.Context, events []*model.Envelope, qualified
 
 // do runs a profile operation on the owning partition's worker and waits for its commit.
 func (e *Engine) do(ctx context.Context, profileID string, op func(st *stepCtx) error) error {
-	if e.stopping.Load() {
+	if !e.enter() {
 		return ErrStopped
 	}
-	e.inflight.Add(1)
 	defer e.inflight.Done()
 	var o Outcome
 	var wg sync.WaitGroup
@@ -271,4 +273,17 @@ func (e *Engine) do(ctx context.Context, profileID string, op func(st *stepCtx) 
 	}
 	wg.Wait()
 	return o.Err
+}
+
+// enter registers a call unless the engine is stopping; a registered call must end with
+// inflight.Done. Stop waits for registered calls before it stops the workers, and no call can
+// register between Stop's check and its wait.
+func (e *Engine) enter() bool {
+	e.gate.RLock()
+	defer e.gate.RUnlock()
+	if e.stopping.Load() {
+		return false
+	}
+	e.inflight.Add(1)
+	return true
 }
