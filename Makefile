@@ -17,9 +17,12 @@ build: ## build bin/wayline
 run: build ## start one node with the demo workspace on http://127.0.0.1:8080 (data in ./wayline-data)
 	./$(BIN) serve --demo
 
-test: ## run every test (Go unit, fuzz smoke, end-to-end against real processes)
+test: ## run every test (Go unit, fuzz smoke, end-to-end against real processes, JS client)
 	$(GO) vet ./...
 	$(GO) test $(TEST_FLAGS) ./...
+	$(GO) build -o $(BIN) ./cmd/wayline
+	@command -v node >/dev/null || { echo "installing Node.js for the JavaScript client's tests"; apt-get update -qq && apt-get install -y -qq nodejs; }
+	WAYLINE_BIN=$(CURDIR)/$(BIN) sdk/client/js/test/run.sh
 
 test-short: ## unit tests only
 	$(GO) test -short ./...

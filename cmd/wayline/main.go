@@ -11,6 +11,7 @@ const usage = `wayline — journey orchestration at the edge
 
 Usage:
   wayline serve [flags]     run a node (see wayline serve -h)
+  wayline send [FILE|-]     stream NDJSON events to a node (see wayline send -h)
   wayline version           print the version
 
 Every serve flag has a WAYLINE_* environment variable (flag --data is WAYLINE_DATA).
@@ -28,6 +29,8 @@ func main() {
 	switch args[0] {
 	case "serve":
 		os.Exit(serve(args[1:]))
+	case "send":
+		os.Exit(send(args[1:]))
 	case "version", "--version":
 		fmt.Println("wayline", version)
 	case "help", "-h", "--help":
