@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tests build with the invariants tag: expensive internal assertions on.
 TEST_FLAGS ?= -tags invariants -timeout 15m
 
-.PHONY: help build run test test-short lint bench fuzz clean
+.PHONY: help build run test test-short lint bench bench-go fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -35,7 +35,10 @@ lint: ## go vet, gofmt, staticcheck, go mod tidy drift
 	 if ! diff -q go.mod /tmp/wayline-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/wayline-go.sum.bak >/dev/null; then \
 	   echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; exit 1; fi
 
-bench: ## Go benchmarks of the ingest → journey → outbox path (synced commits)
+bench: build ## wayline bench: HTTP load against a fresh node beside bare fasthttp and Pebble ceilings; writes docs/benchmarks.md
+	./$(BIN) bench --write docs/benchmarks.md
+
+bench-go: ## Go benchmarks of the engine (ingest → journey → outbox with synced commits), CEL and schemas
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./runtime/engine/ ./runtime/expr/ ./runtime/schema/
 
 fuzz: ## longer fuzz runs (60s per target)

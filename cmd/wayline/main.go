@@ -12,6 +12,7 @@ const usage = `wayline — journey orchestration at the edge
 Usage:
   wayline serve [flags]     run a node (see wayline serve -h)
   wayline send [FILE|-]     stream NDJSON events to a node (see wayline send -h)
+  wayline bench [flags]     measure a node against bare fasthttp and Pebble (see wayline bench -h)
   wayline version           print the version
 
 Every serve flag has a WAYLINE_* environment variable (flag --data is WAYLINE_DATA).
@@ -31,6 +32,8 @@ func main() {
 		os.Exit(serve(args[1:]))
 	case "send":
 		os.Exit(send(args[1:]))
+	case "bench":
+		os.Exit(benchCmd(args[1:]))
 	case "version", "--version":
 		fmt.Println("wayline", version)
 	case "help", "-h", "--help":
