@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return v
 		}
 		fmt.Fprintf(cfg.Progress, "ceiling: bare fasthttp, %s ...\n", sh)
-		r, err := runLoad(ctx, ceiling.url, "", sh, conns(cfg, sh), cfg.Batch, cfg.Warmup/2, cfg.Duration, noopEvent)
+		r, err := runLoad(ctx, ceiling.url, "", sh, conns(cfg, sh), cfg.Batch, cfg.Warmup/2, cfg.Duration, noopEvent, 0)
 		if err != nil {
 			return 0
 		}
@@ -168,16 +168,33 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			if w == "demo" {
 				mk, typ = demoEvent, "bench.signup"
 			}
-			for _, sh := range []shape{shapeSingle, shapeNDJSON} {
+			maxSingle := 0.0
+			for _, ph := range []struct {
+				sh   shape
+				half bool
+			}{{shapeSingle, false}, {shapeSingle, true}, {shapeNDJSON, false}} {
+				sh, pace := ph.sh, 0.0
+				if ph.half {
+					if maxSingle <= 0 {
+						continue
+					}
+					pace = maxSingle / 2
+				}
 				fmt.Fprintf(cfg.Progress, "%s (%s), %s: %s warm-up + %s ...\n", w, typ, sh, cfg.Warmup, cfg.Duration)
 				sk.action.reset()
 				before := n.usage()
-				r, err := runLoad(ctx, n.url, n.key, sh, conns(cfg, sh), cfg.Batch, cfg.Warmup, cfg.Duration, mk)
+				r, err := runLoad(ctx, n.url, n.key, sh, conns(cfg, sh), cfg.Batch, cfg.Warmup, cfg.Duration, mk, pace)
 				if err != nil {
 					return nil, fmt.Errorf("%s %s: %w", w, sh, err)
 				}
 				after := n.usage()
 				row := Row{Workload: w, Shape: shapeLabel(cfg, sh), Rate: r.rate, Ack: r.ack, Failed: r.failed, CPU: -1, PeakRSS: -1}
+				if sh == shapeSingle && !ph.half {
+					maxSingle = r.rate
+				}
+				if ph.half {
+					row.Shape = fmt.Sprintf("single events paced at half that (%.0f/s)", pace)
+				}
 				if before.ok && after.ok {
 					row.CPU = (after.cpu - before.cpu).Seconds() / (cfg.Warmup + r.elapsed).Seconds()
 					row.PeakRSS = after.peakRSS
@@ -188,7 +205,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if r.firstErr != "" {
 					row.Note = "first failure: " + r.firstErr
 				}
-				row.Ceiling, row.CeilingName = measureCeiling(sh), "bare fasthttp 202"
+				if !ph.half {
+					row.Ceiling, row.CeilingName = measureCeiling(sh), "bare fasthttp 202"
+				}
 				rep.Rows = append(rep.Rows, row)
 			}
 		case "waits":

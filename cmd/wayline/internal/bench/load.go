@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	client "github.com/wayline/wayline/sdk/client/go"
 )
 
@@ -36,7 +38,10 @@ type makeEvent func(n int64) client.Event
 // runLoad sends events to url for warmup+duration and measures the timed part. For the single
 // shape, conns goroutines each send one event and wait for its acknowledgement; for NDJSON, the
 // client streams batches of batch events with conns batches in flight.
-func runLoad(ctx context.Context, url, key string, sh shape, conns, batch int, warmup, duration time.Duration, mk makeEvent) (loadResult, error) {
+//
+// perSecond > 0 paces the single shape to that many events per second in all (open loop: the
+// pace does not slow down when acknowledgements do), for latency at a given load.
+func runLoad(ctx context.Context, url, key string, sh shape, conns, batch int, warmup, duration time.Duration, mk makeEvent, perSecond float64) (loadResult, error) {
 	ack := newRecorder(500_000)
 	var acked, failed, seq atomic.Int64
 	var measuring atomic.Bool
@@ -80,6 +85,10 @@ func runLoad(ctx context.Context, url, key string, sh shape, conns, batch int, w
 	time.AfterFunc(warmup, func() { measuring.Store(true) })
 	start := time.Now().Add(warmup)
 
+	var pace *rate.Limiter
+	if perSecond > 0 {
+		pace = rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond/100)))
+	}
 	var wg sync.WaitGroup
 	switch sh {
 	case shapeSingle:
@@ -88,6 +97,9 @@ func runLoad(ctx context.Context, url, key string, sh shape, conns, batch int, w
 			go func() {
 				defer wg.Done()
 				for runCtx.Err() == nil {
+					if pace != nil && pace.Wait(runCtx) != nil {
+						break
+					}
 					ev := mk(seq.Add(1))
 					t0 := time.Now()
 					r, err := c.Send(runCtx, ev)

@@ -22,7 +22,7 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond))
 }
 
-func rate(v float64) string {
+func perSec(v float64) string {
 	if v <= 0 {
 		return "–"
 	}
@@ -67,12 +67,12 @@ func (r *Report) Markdown(command string) string {
 		if row.Failed > 0 {
 			note = strings.TrimSpace(fmt.Sprintf("%d failed; %s", row.Failed, note))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.Workload, row.Shape, rate(row.Rate), rate(row.Ceiling), ratio, ack, action, cpu, rss, strings.ReplaceAll(note, "|", "/"))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.Workload, row.Shape, perSec(row.Rate), perSec(row.Ceiling), ratio, ack, action, cpu, rss, strings.ReplaceAll(note, "|", "/"))
 	}
 	if len(r.Storage) > 0 {
 		b.WriteString("\nStorage ceiling (bare Pebble, synced batches, same store options as the node):\n\n| record | batch | writers | records/s |\n| ---: | ---: | ---: | ---: |\n")
 		for _, s := range r.Storage {
-			fmt.Fprintf(&b, "| %d B | %d | %d | %s |\n", s.Record, s.Batch, s.Writers, rate(s.Rate))
+			fmt.Fprintf(&b, "| %d B | %d | %d | %s |\n", s.Record, s.Batch, s.Writers, perSec(s.Rate))
 		}
 		b.WriteString("\nA journey step writes about 2.6–3.3 KB to the WAL per event and an event that matches no journey about 0.5 KB (see the Go benchmarks above), so compare the demo rows with the 3,000 B ceiling and the noop rows with the 600 B one.\n")
 	}
@@ -96,14 +96,14 @@ func (r *Report) Text() string {
 		if row.PeakRSS > 0 {
 			rss = fmt.Sprintf("%dMiB", row.PeakRSS>>20)
 		}
-		fmt.Fprintf(&b, "%-6s %-34s %10s %10s %6s %22s %18s %6s %8s\n", row.Workload, row.Shape, rate(row.Rate), rate(row.Ceiling), ratio,
+		fmt.Fprintf(&b, "%-6s %-34s %10s %10s %6s %22s %18s %6s %8s\n", row.Workload, row.Shape, perSec(row.Rate), perSec(row.Ceiling), ratio,
 			pct(row.Ack, 0)+"/"+pct(row.Ack, 1)+"/"+pct(row.Ack, 2), pct(row.Action, 0)+"/"+pct(row.Action, 1), cpu, rss)
 		if row.Note != "" || row.Failed > 0 {
 			fmt.Fprintf(&b, "       %d failed. %s\n", row.Failed, row.Note)
 		}
 	}
 	for _, s := range r.Storage {
-		fmt.Fprintf(&b, "pebble ceiling: %d B records, batches of %d, %d writers: %s records/s\n", s.Record, s.Batch, s.Writers, rate(s.Rate))
+		fmt.Fprintf(&b, "pebble ceiling: %d B records, batches of %d, %d writers: %s records/s\n", s.Record, s.Batch, s.Writers, perSec(s.Rate))
 	}
 	return b.String()
 }
