@@ -22,7 +22,7 @@ import (
 type Config struct {
 	// Dir is the data directory; "wayline-data" when empty.
 	Dir string
-	// CacheBytes is Pebble's block cache size; 64 MiB when zero.
+	// CacheBytes is Pebble's block cache size; 256 MiB when zero.
 	CacheBytes int64
 }
 
@@ -50,7 +50,7 @@ func Open(cfg Config) (*Store, error) {
 		cfg.Dir = "wayline-data"
 	}
 	if cfg.CacheBytes == 0 {
-		cfg.CacheBytes = 64 << 20
+		cfg.CacheBytes = 256 << 20
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: create data dir %s: %w (choose another with --data)", cfg.Dir, err)
