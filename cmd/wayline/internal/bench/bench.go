@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	client "github.com/wayline/wayline/sdk/client/go"
@@ -180,7 +181,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					}
 					pace = maxSingle / 2
 				}
-				fmt.Fprintf(cfg.Progress, "%s (%s), %s: %s warm-up + %s ...\n", w, typ, sh, cfg.Warmup, cfg.Duration)
+				label := string(sh)
+				if ph.half {
+					label = fmt.Sprintf("single paced at %.0f/s", pace)
+				}
+				fmt.Fprintf(cfg.Progress, "%s (%s), %s: %s warm-up + %s ...\n", w, typ, label, cfg.Warmup, cfg.Duration)
 				sk.action.reset()
 				before := n.usage()
 				r, err := runLoad(ctx, n.url, n.key, sh, conns(cfg, sh), cfg.Batch, cfg.Warmup, cfg.Duration, mk, pace)
@@ -248,12 +253,16 @@ func shapeLabel(cfg Config, sh shape) string {
 
 func stamp() string { return strconv.FormatInt(time.Now().UnixNano(), 10) }
 
-func noopEvent(n int64) client.Event {
-	return client.Event{Type: "bench.noop", Data: map[string]any{"userId": "n" + strconv.FormatInt(n, 36), "sentAt": stamp()}}
+// profiles numbers the profiles of a whole run: every event is for a new profile, so that
+// each demo event enters the journey (re-entrance is "never") in every phase.
+var profiles atomic.Int64
+
+func noopEvent(int64) client.Event {
+	return client.Event{Type: "bench.noop", Data: map[string]any{"userId": "n" + strconv.FormatInt(profiles.Add(1), 36), "sentAt": stamp()}}
 }
 
-func demoEvent(n int64) client.Event {
-	return client.Event{Type: "bench.signup", Data: map[string]any{"userId": "d" + strconv.FormatInt(n, 36), "sentAt": stamp()}}
+func demoEvent(int64) client.Event {
+	return client.Event{Type: "bench.signup", Data: map[string]any{"userId": "d" + strconv.FormatInt(profiles.Add(1), 36), "sentAt": stamp()}}
 }
 
 // runWaits parks cfg.WaitInstances instances on timers due evenly over WaitSpread, starting
