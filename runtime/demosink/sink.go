@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-
-	"github.com/wayline/wayline/runtime/actions"
 )
 
 // DefaultCapacity is how many requests a Sink keeps when New is given 0.
@@ -273,10 +271,22 @@ func (s *Sink) list(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(b)
 }
 
-// sensitiveHeader matches the headers whose values the listing masks: the same ones an action's
-// definition treats as secrets, except the idempotency key, which the listing is for.
+// sensitiveHeader matches the headers whose values the listing masks.
 func sensitiveHeader(name string) bool {
-	return !strings.EqualFold(name, actions.HeaderIdempotencyKey) && actions.IsSensitiveHeader(name)
+	n := strings.ToLower(name)
+	if n == "idempotency-key" {
+		return false
+	}
+	switch n {
+	case "authorization", "proxy-authorization", "cookie":
+		return true
+	}
+	for _, w := range []string{"key", "token", "secret", "password", "passwd", "signature", "session", "auth"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func answerError(ctx *fasthttp.RequestCtx, status int, msg string) {
