@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -63,4 +64,22 @@ func TestChangesThatWouldBreakPublishedJourneysAreRefused(t *testing.T) {
 	// A compatible change goes through.
 	a["payload"] = map[string]any{"x": "{{ event.data.email }}"}
 	n.must(200, "PUT", "/v1/actions/hello", a)
+}
+
+// Web pages on other origins may send events (the browser client); nothing else is opened.
+func TestIngestAnswersCORSPreflights(t *testing.T) {
+	n := startNode(t, t.TempDir(), freeAddr(t))
+	pre := n.call("OPTIONS", "/v1/events", nil, "Origin", "https://shop.example", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "content-type")
+	if pre.status != 204 || pre.header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+		t.Fatalf("preflight: %d %v", pre.status, pre.header)
+	}
+	post := n.call("POST", "/v1/events", `{"type":"nope","data":{}}`, "Origin", "https://shop.example")
+	if post.header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("an ingest answer lacks the CORS header: %v", post.header)
+	}
+	admin := n.call("GET", "/v1/journeys", nil, "Origin", "https://shop.example")
+	if admin.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("the admin API must not be opened to other origins")
+	}
 }

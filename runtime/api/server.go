@@ -226,7 +226,8 @@ func (s *Server) register(r *router.Router) {
 		ctx.SetBody(openAPIDoc)
 	})
 
-	s.handle(r, "POST", "/v1/events", "", s.ingest) // auth per event type: see ingest
+	s.handle(r, "POST", "/v1/events", "", cors(s.ingest)) // auth per event type: see ingest
+	s.handle(r, "OPTIONS", "/v1/events", "", cors(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(204) }))
 	s.handle(r, "GET", "/v1/events/recent", model.RoleViewer, s.recentEvents)
 
 	s.handle(r, "GET", "/v1/keys", model.RoleAdmin, s.listKeys)
@@ -483,4 +484,18 @@ func jsonTypeName(t reflect.Type) string {
 		return "object"
 	}
 	return t.String()
+}
+
+// cors lets web pages on any origin send events (the browser client): ingest is the one
+// endpoint meant for them, public event types need no key, and a key, when a page sends one, is
+// checked like any other. Preflights are answered by the OPTIONS route.
+func cors(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		hd := &ctx.Response.Header
+		hd.Set("Access-Control-Allow-Origin", "*")
+		hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
+		hd.Set("Access-Control-Max-Age", "600")
+		h(ctx)
+	}
 }
