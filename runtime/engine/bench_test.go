@@ -20,7 +20,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,55 +34,17 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/wayline/wayline/runtime/ingest"
+	"github.com/wayline/wayline/runtime/demo"
 	"github.com/wayline/wayline/runtime/journey"
 	"github.com/wayline/wayline/runtime/model"
 	"github.com/wayline/wayline/runtime/schema"
 	"github.com/wayline/wayline/runtime/store"
 )
 
-// --- the demo workspace, as cmd/wayline/demo.go defines it -----------------------------------
+// --- the demo workspace (package demo, what `wayline serve --demo` loads) ---------------------
 
-var benchEvents = []model.EventDefinition{
-	{Name: "user.signup", IdentityField: "userId", IdentityNamespace: "user",
-		Schema: json.RawMessage(`{"type":"object","required":["userId","email"],"properties":{
-			"userId":{"type":"string","minLength":1,"maxLength":64},
-			"email":{"type":"string","format":"email"},
-			"plan":{"type":"string","enum":["free","pro"]},
-			"country":{"type":"string","minLength":2,"maxLength":2}}}`)},
-	{Name: "order.placed", IdentityField: "userId", IdentityNamespace: "user",
-		Schema: json.RawMessage(`{"type":"object","required":["userId","orderId","amount"],"properties":{
-			"userId":{"type":"string","minLength":1},
-			"orderId":{"type":"string"},
-			"amount":{"type":"number","minimum":0}}}`)},
-	{Name: "user.unsubscribed", IdentityField: "userId", IdentityNamespace: "user",
-		Schema: json.RawMessage(`{"type":"object","required":["userId"],"properties":{"userId":{"type":"string"}}}`)},
-}
-
-var benchAction = model.Action{ID: "welcome-webhook", Name: "Welcome webhook", Method: "POST", URL: "http://sink.invalid/welcome",
-	Headers: map[string]string{"X-Source": "wayline-demo"},
-	Payload: json.RawMessage(`{"to":"{{ event.data.email }}","userId":"{{ event.data.userId }}","plan":"{{ has(event.data.plan) ? event.data.plan : 'free' }}","message":"Welcome aboard!"}`),
-	Timeout: model.Duration(5 * time.Second), Retry: model.RetryPolicy{MaxAttempts: 5, InitialBackoff: model.Duration(time.Second), MaxBackoff: model.Duration(time.Minute)}}
-
-// benchJourney is the demo "welcome" journey: entry on user.signup → condition on the event's
-// plan → (pro) REST action → update_profile → end; (else) a 2 s wait first. The benchmark sends
-// pro sign-ups only, so every event walks entry → condition → action → update_profile → end in
-// one step and queues one call; no timer fires during the run.
-var benchJourney = model.Definition{
-	Nodes: []model.Node{
-		{ID: "signup", Kind: model.NodeEvent, Event: "user.signup", Next: "check-plan"},
-		{ID: "check-plan", Kind: model.NodeCondition,
-			Branches: []model.Branch{{ID: "pro", Name: "Pro plan", Expression: `has(event.data.plan) && event.data.plan == "pro"`, Next: "pro-welcome"}},
-			Else:     "wait-a-bit"},
-		{ID: "pro-welcome", Kind: model.NodeAction, Action: "welcome-webhook", Next: "mark",
-			Payload: json.RawMessage(`{"to":"{{ event.data.email }}","userId":"{{ event.data.userId }}","plan":"pro","message":"Welcome, pro!"}`)},
-		{ID: "wait-a-bit", Kind: model.NodeWait, Duration: model.Duration(2 * time.Second), Next: "welcome"},
-		{ID: "welcome", Kind: model.NodeAction, Action: "welcome-webhook", Next: "mark"},
-		{ID: "mark", Kind: model.NodeUpdateProfile, Next: "done",
-			Set: map[string]string{"welcomed": "true", "email": "event.data.email"}},
-		{ID: "done", Kind: model.NodeEnd},
-	},
-	Rules: model.Rules{Reentrance: model.Reentrance{Mode: model.ReenterNever}, ExitEvents: []model.ExitEvent{{Event: "user.unsubscribed"}}},
-}
+// benchAction is the demo action; the benchmarks' caller never dials its URL.
+var benchAction = demo.Action("http://sink.invalid")
 
 // benchResolver resolves event definitions and actions for journey.Compile, as the catalog's
 // snapshot does.
@@ -109,8 +70,8 @@ func (r *benchResolver) Action(id string) (*model.Action, bool) {
 func benchWorkspace(tb testing.TB) (*benchResolver, *journey.Catalog) {
 	tb.Helper()
 	r := &benchResolver{events: map[string]*model.EventDefinition{}, schemas: map[string]*schema.Schema{}, actions: map[string]*model.Action{}}
-	for i := range benchEvents {
-		d := benchEvents[i]
+	for i := range demo.Events {
+		d := demo.Events[i]
 		sch, err := schema.Compile(d.Schema)
 		if err != nil {
 			tb.Fatalf("event definition %s: %v", d.Name, err)
@@ -121,7 +82,7 @@ func benchWorkspace(tb testing.TB) (*benchResolver, *journey.Catalog) {
 	r.actions[a.ID] = &a
 	cat := journey.NewCatalog()
 	cat.AddAction(&a)
-	g, errs := journey.Compile("welcome", 1, "Welcome new users", &benchJourney, r)
+	g, errs := journey.Compile(demo.JourneyID, 1, demo.JourneyName, &demo.Journey, r)
 	if len(errs) > 0 {
 		tb.Fatalf("demo journey does not compile: %v", errs)
 	}
@@ -370,11 +331,11 @@ func BenchmarkSubmitDemoJourney(b *testing.B) {
 			b.StopTimer()
 			reportRate(b, h.st.DB, bytes0, syncs0)
 			lat.report(b)
-			totals, err := h.e.Counters(NodeScope("welcome", 1, "done"))
+			totals, err := h.e.Counters(NodeScope(demo.JourneyID, 1, "done"))
 			if err != nil {
 				b.Fatal(err)
 			}
-			if got := totals[NodeScope("welcome", 1, "done")]["exited"]; got != int64(b.N) {
+			if got := totals[NodeScope(demo.JourneyID, 1, "done")]["exited"]; got != int64(b.N) {
 				b.Fatalf("%d instances reached the end node; want %d (one per event)", got, b.N)
 			}
 			h.Stop(b)
