@@ -33,8 +33,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/wayline/wayline/runtime/ingest"
 	"github.com/wayline/wayline/runtime/demo"
+	"github.com/wayline/wayline/runtime/ingest"
 	"github.com/wayline/wayline/runtime/journey"
 	"github.com/wayline/wayline/runtime/model"
 	"github.com/wayline/wayline/runtime/schema"
