@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -275,4 +276,37 @@ func (s *Server) deadLetters(ctx *fasthttp.RequestCtx) {
 		items = []engine.DeadLetter{}
 	}
 	writeJSON(ctx, 200, map[string]any{"items": items})
+}
+
+func deadLetterErr(err error, id string) error {
+	if errors.Is(err, engine.ErrNoDeadLetter) {
+		return notFound("dead letter", id)
+	}
+	if errors.Is(err, engine.ErrStopped) {
+		return apierr.New(503, apierr.Unavailable, "", "the node is shutting down; try again")
+	}
+	return err
+}
+
+// POST /v1/dead-letters/{id}/retry: the call goes back to the outbox with its idempotency key.
+func (s *Server) retryDeadLetter(ctx *fasthttp.RequestCtx) {
+	id := param(ctx, "id")
+	c, cancel := opCtx()
+	defer cancel()
+	if err := s.d.Engine.RetryDeadLetter(c, id); err != nil {
+		writeErr(ctx, deadLetterErr(err, id))
+		return
+	}
+	writeJSON(ctx, 202, map[string]any{"id": id, "status": "requeued"})
+}
+
+func (s *Server) deleteDeadLetter(ctx *fasthttp.RequestCtx) {
+	id := param(ctx, "id")
+	c, cancel := opCtx()
+	defer cancel()
+	if err := s.d.Engine.DeleteDeadLetter(c, id); err != nil {
+		writeErr(ctx, deadLetterErr(err, id))
+		return
+	}
+	ctx.SetStatusCode(204)
 }

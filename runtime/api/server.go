@@ -247,6 +247,8 @@ func (s *Server) register(r *router.Router) {
 	s.handle(r, "DELETE", "/v1/actions/{id}", model.RoleEditor, s.deleteAction)
 	s.handle(r, "POST", "/v1/actions/{id}/test", model.RoleEditor, s.testAction)
 	s.handle(r, "GET", "/v1/dead-letters", model.RoleViewer, s.deadLetters)
+	s.handle(r, "POST", "/v1/dead-letters/{id}/retry", model.RoleEditor, s.retryDeadLetter)
+	s.handle(r, "DELETE", "/v1/dead-letters/{id}", model.RoleEditor, s.deleteDeadLetter)
 
 	s.handle(r, "GET", "/v1/journeys", model.RoleViewer, s.listJourneys)
 	s.handle(r, "POST", "/v1/journeys", model.RoleEditor, s.createJourney)

@@ -257,6 +257,11 @@ func (e *Engine) Submit(ctx context.Context, events []*model.Envelope, qualified
 
 // do runs a profile operation on the owning partition's worker and waits for its commit.
 func (e *Engine) do(ctx context.Context, profileID string, op func(st *stepCtx) error) error {
+	return e.doOn(ctx, store.PartitionOf(profileID, len(e.parts)), op)
+}
+
+// doOn runs an operation on one partition's worker and waits for its commit.
+func (e *Engine) doOn(ctx context.Context, pid int, op func(st *stepCtx) error) error {
 	if !e.enter() {
 		return ErrStopped
 	}
@@ -265,7 +270,7 @@ func (e *Engine) do(ctx context.Context, profileID string, op func(st *stepCtx) 
 	var wg sync.WaitGroup
 	wg.Add(1)
 	w := &work{kind: workOp, op: op, out: &o, wg: &wg}
-	p := e.parts[store.PartitionOf(profileID, len(e.parts))]
+	p := e.parts[pid]
 	select {
 	case p.in <- w:
 	case <-ctx.Done():

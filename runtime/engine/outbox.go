@@ -81,7 +81,7 @@ func (st *stepCtx) handleResult(res *callResult) {
 	rec.LastError = res.out.Err
 	a, known := st.cat.Action(rec.ActionID)
 	if known && res.out.Retryable {
-		if delay, again := st.p.e.disp.caller.Backoff(a, rec.Attempts); again {
+		if delay, again := st.p.e.disp.caller.Backoff(a, rec.Attempts-rec.ReplayBase); again {
 			st.count(scope, "retried", 1)
 			st.count(ns, "retried", 1)
 			st.requeue(rec, st.now.Add(max(delay, res.out.RetryAfter)))

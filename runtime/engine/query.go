@@ -221,6 +221,7 @@ func (e *Engine) DeadLetters(limit int) ([]DeadLetter, error) {
 		for ok := it.Last(); ok && n < limit; ok = it.Prev() {
 			var d DeadLetter
 			if decode(it.Value(), &d) == nil {
+				d.ID = strconv.Itoa(pid) + "." + strconv.FormatUint(store.ReadU64(it.Key()[len(prefix):]), 10)
 				out = append(out, d)
 				n++
 			}
@@ -236,3 +237,62 @@ func (e *Engine) DeadLetters(limit int) ([]DeadLetter, error) {
 
 // PendingActions counts outbox entries not yet settled.
 func (e *Engine) PendingActions() int { return e.disp.Pending() }
+
+// ErrNoDeadLetter is returned for a dead letter that does not exist.
+var ErrNoDeadLetter = errors.New("engine: dead letter not found")
+
+// deadLetterKey parses an API dead-letter id ("partition.sequence").
+func (e *Engine) deadLetterKey(id string) (int, []byte, error) {
+	i := strings.IndexByte(id, '.')
+	if i <= 0 {
+		return 0, nil, ErrNoDeadLetter
+	}
+	pid, err1 := strconv.Atoi(id[:i])
+	seq, err2 := strconv.ParseUint(id[i+1:], 10, 64)
+	if err1 != nil || err2 != nil || pid < 0 || pid >= len(e.parts) {
+		return 0, nil, ErrNoDeadLetter
+	}
+	return pid, store.SeqKey(pid, store.KindDeadLetter, seq), nil
+}
+
+// RetryDeadLetter puts a dead-lettered call back in the outbox with a fresh retry budget; the
+// idempotency key stays the same, attempt numbers go on, and the call goes out at once, to the
+// URL and with the body rendered when it was first queued. The instance that made it has long
+// moved on (along its error path, if it had one), so no instance waits for this outcome.
+func (e *Engine) RetryDeadLetter(ctx context.Context, id string) error {
+	pid, key, err := e.deadLetterKey(id)
+	if err != nil {
+		return err
+	}
+	return e.doOn(ctx, pid, func(st *stepCtx) error {
+		raw, ok := st.get(key)
+		if !ok {
+			return ErrNoDeadLetter
+		}
+		var d DeadLetter
+		if err := decode(raw, &d); err != nil {
+			return err
+		}
+		st.del(key)
+		rec := d.outboxRec
+		rec.ReplayBase, rec.Await, rec.LastError = rec.Attempts, false, ""
+		st.count(ActionScope(rec.ActionID), "replayed", 1)
+		st.requeue(&rec, st.now)
+		return nil
+	})
+}
+
+// DeleteDeadLetter forgets a dead-lettered call.
+func (e *Engine) DeleteDeadLetter(ctx context.Context, id string) error {
+	pid, key, err := e.deadLetterKey(id)
+	if err != nil {
+		return err
+	}
+	return e.doOn(ctx, pid, func(st *stepCtx) error {
+		if _, ok := st.get(key); !ok {
+			return ErrNoDeadLetter
+		}
+		st.del(key)
+		return nil
+	})
+}

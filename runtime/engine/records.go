@@ -64,6 +64,9 @@ type outboxRec struct {
 	URL       string          `json:"url"`
 	Body      json.RawMessage `json:"body,omitempty"`
 	Attempts  int             `json:"attempts"` // calls made so far
+	// ReplayBase is Attempts when the call was retried from the dead letters: the retry policy
+	// counts from there, while the attempt numbers the receiver sees go on.
+	ReplayBase int `json:"replayBase,omitempty"`
 	Profile   string          `json:"profile"`
 	Journey   string          `json:"journey"`
 	Version   int             `json:"version"`
@@ -77,6 +80,8 @@ type outboxRec struct {
 
 // DeadLetter is an action call that failed for good.
 type DeadLetter struct {
+	// ID names the dead letter in the API ("partition.sequence"); it is its key, not stored.
+	ID string `json:"id,omitempty"`
 	outboxRec
 	FailedAt time.Time `json:"failedAt"`
 	Reason   string    `json:"reason"`

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -239,7 +240,7 @@ func TestReentranceAfterAWaitPeriod(t *testing.T) {
 func TestFailingActionRetriesThenTakesTheErrorPathAndDeadLetters(t *testing.T) {
 	h := newHarness(t)
 	h.action("flaky", "?failAttempts=2", 5) // two 503s, then success
-	h.action("broken", "?fail=500", 3)      // always fails
+	h.action("broken", "?fail=500&failAttempts=3", 3) // fails its first three attempts: all it has
 	h.action("fallback", "", 1)
 	h.publish("errs", model.Definition{Nodes: []model.Node{
 		{ID: "in", Kind: "event", Event: "signup", Next: "first"},
@@ -296,6 +297,30 @@ func TestFailingActionRetriesThenTakesTheErrorPathAndDeadLetters(t *testing.T) {
 		t.Fatalf("broken action counters: %v", got)
 	}
 	h.waitFor("instance completed via the error path", func() bool { return h.totals("errs")["completed"] == 1 })
+
+	// Retried from the dead letters (the endpoint now answers attempt 4), with the same key.
+	brokenKey := ""
+	for k := range keys["/broken"] {
+		brokenKey = k
+	}
+	if err := h.eng.RetryDeadLetter(context.Background(), dl[0].ID); err != nil {
+		t.Fatalf("retry %s: %v", dl[0].ID, err)
+	}
+	h.waitFor("the retried call arrives", func() bool {
+		for _, r := range h.sink.Recent(30) {
+			if r.Path == "/broken" && r.Status == 200 {
+				return r.IdempotencyKey == brokenKey
+			}
+		}
+		return false
+	})
+	h.waitFor("the dead letter is gone", func() bool {
+		dl, _ := h.eng.DeadLetters(10)
+		return len(dl) == 0
+	})
+	if err := h.eng.RetryDeadLetter(context.Background(), dl[0].ID); !errors.Is(err, engine.ErrNoDeadLetter) {
+		t.Fatalf("retrying it again: %v, want ErrNoDeadLetter", err)
+	}
 	if n := h.node("errs", 1, "second")["errored"]; n != 1 {
 		t.Fatalf("errored at the failing node = %d, want 1", n)
 	}
