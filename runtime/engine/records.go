@@ -59,23 +59,23 @@ type timerRec struct {
 
 // outboxRec is one logical action call, durable until it succeeds or is dead-lettered.
 type outboxRec struct {
-	Key       string          `json:"key"` // the Idempotency-Key, stable across retries
-	ActionID  string          `json:"actionId"`
-	URL       string          `json:"url"`
-	Body      json.RawMessage `json:"body,omitempty"`
-	Attempts  int             `json:"attempts"` // calls made so far
+	Key      string          `json:"key"` // the Idempotency-Key, stable across retries
+	ActionID string          `json:"actionId"`
+	URL      string          `json:"url"`
+	Body     json.RawMessage `json:"body,omitempty"`
+	Attempts int             `json:"attempts"` // calls made so far
 	// ReplayBase is Attempts when the call was retried from the dead letters: the retry policy
 	// counts from there, while the attempt numbers the receiver sees go on.
-	ReplayBase int `json:"replayBase,omitempty"`
-	Profile   string          `json:"profile"`
-	Journey   string          `json:"journey"`
-	Version   int             `json:"version"`
-	Node      string          `json:"node"`
-	Instance  string          `json:"instance"`
-	Await     bool            `json:"await,omitempty"` // the instance waits for the outcome (it has an error path)
-	Token     uint64          `json:"token,omitempty"`
-	CreatedAt time.Time       `json:"createdAt"`
-	LastError string          `json:"lastError,omitempty"`
+	ReplayBase int       `json:"replayBase,omitempty"`
+	Profile    string    `json:"profile"`
+	Journey    string    `json:"journey"`
+	Version    int       `json:"version"`
+	Node       string    `json:"node"`
+	Instance   string    `json:"instance"`
+	Await      bool      `json:"await,omitempty"` // the instance waits for the outcome (it has an error path)
+	Token      uint64    `json:"token,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastError  string    `json:"lastError,omitempty"`
 }
 
 // DeadLetter is an action call that failed for good.

@@ -239,7 +239,7 @@ func TestReentranceAfterAWaitPeriod(t *testing.T) {
 
 func TestFailingActionRetriesThenTakesTheErrorPathAndDeadLetters(t *testing.T) {
 	h := newHarness(t)
-	h.action("flaky", "?failAttempts=2", 5) // two 503s, then success
+	h.action("flaky", "?failAttempts=2", 5)           // two 503s, then success
 	h.action("broken", "?fail=500&failAttempts=3", 3) // fails its first three attempts: all it has
 	h.action("fallback", "", 1)
 	h.publish("errs", model.Definition{Nodes: []model.Node{
