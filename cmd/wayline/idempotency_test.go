@@ -83,3 +83,18 @@ func TestIngestAnswersCORSPreflights(t *testing.T) {
 		t.Fatal("the admin API must not be opened to other origins")
 	}
 }
+
+func TestDeadLetterEndpointsAnswerUnknownIDsClearly(t *testing.T) {
+	n := startNode(t, t.TempDir(), freeAddr(t))
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/v1/dead-letters/3.99/retry"}, {"DELETE", "/v1/dead-letters/3.99"}, {"POST", "/v1/dead-letters/garbage/retry"},
+	} {
+		r := n.call(c.method, c.path, nil)
+		if r.status != 404 || r.json(t)["error"].(map[string]any)["code"] != "not_found" {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, r.status, r.body)
+		}
+	}
+	if l := n.must(200, "GET", "/v1/dead-letters", nil); len(l["items"].([]any)) != 0 {
+		t.Fatalf("a new node has no dead letters: %v", l)
+	}
+}
