@@ -294,3 +294,22 @@ func TestNDJSONStreamIsAnsweredWhileItArrives(t *testing.T) {
 		t.Fatalf("got %d answer lines and summary %s", lines, summary)
 	}
 }
+
+// `make run` is `wayline serve --demo`: the demo workspace loads, its journey runs and its
+// built-in sink receives the welcome call.
+func TestDemoWorkspaceRunsEndToEnd(t *testing.T) {
+	for i := 0; i < 3; i++ { // route registration once depended on map order: start it a few times
+		n := startNode(t, t.TempDir(), freeAddr(t), "--demo")
+		r := n.must(202, "POST", "/v1/events", map[string]any{"type": "user.signup", "data": map[string]any{"userId": "ada", "email": "ada@example.com", "plan": "pro"}})
+		if r["status"] != "accepted" {
+			t.Fatalf("demo event: %v", r)
+		}
+		eventually(t, 5*time.Second, "the demo sink got the welcome call", func() (bool, string) {
+			s := n.call("GET", "/demo/sink", nil)
+			return s.status == 200 && strings.Contains(string(s.body), `"count":1`), string(s.body)
+		})
+		if err := n.term(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

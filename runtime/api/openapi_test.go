@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/valyala/fasthttp"
 )
 
 // loadOpenAPI loads and returns the embedded OpenAPI document.
@@ -105,4 +106,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Extra routes (the demo sink: a path and its catch-all) register in any map order.
+func TestExtraRoutesRegisterInAnyOrder(t *testing.T) {
+	h := func(*fasthttp.RequestCtx) {}
+	for i := 0; i < 20; i++ {
+		if _, err := New(DefaultConfig(), Deps{Extra: map[string]fasthttp.RequestHandler{"/demo/sink/{path:*}": h, "/demo/sink": h}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,8 +164,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 		writeErr(ctx, apierr.New(500, apierr.Internal, "", "internal error; please report it with the request that caused it"))
 	}
 	s.register(r)
-	for path, h := range d.Extra {
-		r.ANY(path, h)
+	// In path order: the router refuses "/x" after "/x/{rest:*}" (which claims "/x" for its
+	// redirect), and map order is random.
+	extra := make([]string, 0, len(d.Extra))
+	for path := range d.Extra {
+		extra = append(extra, path)
+	}
+	sort.Strings(extra)
+	for _, path := range extra {
+		r.ANY(path, d.Extra[path])
 	}
 	s.srv = &fasthttp.Server{
 		Handler:                       s.metrics.wrap(r.Handler),
