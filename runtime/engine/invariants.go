@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/wayline/wayline/runtime/store"
@@ -20,7 +21,7 @@ func (p *partition) checkInstances(profiles map[string]*storedProfile) {
 		if err != nil {
 			panic(err)
 		}
-		for ok := it.SeekGE(prefix); ok && string(it.Key()[:len(prefix)]) == string(prefix); ok = it.Next() {
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
 			var inst instance
 			if err := decode(it.Value(), &inst); err != nil {
 				panic(fmt.Sprintf("invariant: undecodable instance %q: %v", it.Key(), err))

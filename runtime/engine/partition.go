@@ -140,9 +140,13 @@ func (p *partition) apply(items []*work) {
 		}
 	}
 	var err error
-	if b.Empty() {
+	switch {
+	case st.failed != nil:
+		err = st.failed
 		b.Close()
-	} else {
+	case b.Empty():
+		b.Close()
+	default:
 		b.Set(store.KindPrefix(p.id, store.KindSeq), store.U64(p.seq), nil)
 		err = b.Commit(p.writeOptions(items, st))
 		b.Close()

@@ -114,13 +114,6 @@ type TraceStep struct {
 	EventID  string    `json:"eventId,omitempty"`
 }
 
-func encode(v any) []byte {
-	b, err := sonic.Marshal(v)
-	if err != nil {
-		// Every record is built from values that encode; failing here is a bug.
-		panic("engine: encode record: " + err.Error())
-	}
-	return b
-}
+func encode(v any) ([]byte, error) { return sonic.Marshal(v) }
 
 func decode(b []byte, v any) error { return sonic.Unmarshal(b, v) }

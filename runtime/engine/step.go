@@ -35,6 +35,7 @@ type stepCtx struct {
 	enteredFresh map[*storedProfile]bool
 	outbox       []pendingCall // added in this batch, handed to the dispatcher after commit
 	settled      []string      // outbox keys finished in this batch
+	failed       error         // a record could not be encoded: the batch is not committed
 }
 
 type journeyCatalog = journey.Catalog
@@ -62,7 +63,19 @@ func (st *stepCtx) get(key []byte) ([]byte, bool) {
 	return v, ok
 }
 
-func (st *stepCtx) put(key []byte, v any) { st.b.Set(key, encode(v), nil) }
+// put stages a record. Every record is built from values that encode (CEL results are checked
+// for NaN and infinities before they are kept), so a failure is a bug: the whole batch is then
+// refused rather than half-written, and the node keeps running.
+func (st *stepCtx) put(key []byte, v any) {
+	b, err := encode(v)
+	if err != nil {
+		if st.failed == nil {
+			st.failed = fmt.Errorf("engine: encode record %q: %w", key, err)
+		}
+		return
+	}
+	st.b.Set(key, b, nil)
+}
 func (st *stepCtx) del(key []byte) {
 	if len(key) > 0 {
 		st.b.Delete(key, nil)
