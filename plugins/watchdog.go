@@ -1,0 +1,75 @@
+package plugins
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// watchdog stops calls that run past their deadline. One goroutine per host scans the live
+// instances every tick; a call costs two atomic stores instead of a timer and a goroutine.
+// The price is precision: a deadline is enforced within one tick.
+type watchdog struct {
+	base time.Time
+	tick time.Duration
+
+	mu    sync.Mutex
+	insts map[*instance]struct{}
+	quit  chan struct{}
+	once  sync.Once
+}
+
+const watchdogTick = 2 * time.Millisecond
+
+func newWatchdog() *watchdog {
+	w := &watchdog{base: time.Now(), tick: watchdogTick, insts: map[*instance]struct{}{}, quit: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// now is the watchdog's monotonic clock in nanoseconds.
+func (w *watchdog) now() int64 { return int64(time.Since(w.base)) }
+
+func (w *watchdog) add(inst *instance) {
+	w.mu.Lock()
+	w.insts[inst] = struct{}{}
+	w.mu.Unlock()
+}
+
+func (w *watchdog) remove(inst *instance) {
+	w.mu.Lock()
+	delete(w.insts, inst)
+	w.mu.Unlock()
+}
+
+func (w *watchdog) stop() { w.once.Do(func() { close(w.quit) }) }
+
+func (w *watchdog) loop() {
+	t := time.NewTicker(w.tick)
+	defer t.Stop()
+	var late []*instance
+	for {
+		select {
+		case <-w.quit:
+			return
+		case <-t.C:
+		}
+		now := w.now()
+		late = late[:0]
+		w.mu.Lock()
+		for inst := range w.insts {
+			// The compare-and-swap claims the deadline: a call that finishes at this very
+			// moment sees its deadline gone in disarm and discards the instance.
+			if d := inst.deadline.Load(); d != 0 && now > d && inst.deadline.CompareAndSwap(d, 0) {
+				late = append(late, inst)
+			}
+		}
+		w.mu.Unlock()
+		for _, inst := range late {
+			// Closing the module makes its instrumented loops and calls exit; the caller sees
+			// the exit code and discards the instance.
+			inst.timedOut.Store(true)
+			_ = inst.mod.CloseWithExitCode(context.Background(), exitTimeout)
+		}
+	}
+}
