@@ -34,6 +34,12 @@ func (o overlay) Action(id string) (*model.Action, bool) {
 	return o.base.Action(id)
 }
 
+func (o overlay) Plugin(name, version string) (model.PluginVersion, bool) {
+	return o.base.Plugin(name, version)
+}
+
+func (o overlay) DataSource(id string) (*model.DataSource, bool) { return o.base.DataSource(id) }
+
 // breaksPublished compiles every published version that still has or takes instances (live
 // and stopped journeys) against a changed definition, and refuses the change when one of them
 // would no longer compile: its instances would stop where they stand.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/wayline/wayline/runtime/datasource"
 	"github.com/wayline/wayline/runtime/expr"
 	"github.com/wayline/wayline/runtime/journey"
 	"github.com/wayline/wayline/runtime/meta"
@@ -29,6 +30,8 @@ type EventType struct {
 type Snapshot struct {
 	Events   map[string]*EventType
 	Actions  map[string]*model.Action
+	Plugins  map[string]*model.Plugin
+	Sources  map[string]*model.DataSource
 	Journeys *journey.Catalog
 	// Broken lists versions that no longer compile (e.g. an action they use changed); their
 	// instances stop where they are and the report shows why.
@@ -48,6 +51,24 @@ func (s *Snapshot) EventDefinition(name string) (*model.EventDefinition, *schema
 func (s *Snapshot) Action(id string) (*model.Action, bool) {
 	a, ok := s.Actions[id]
 	return a, ok
+}
+
+// Plugin implements journey.Resolver: a version by number, or the latest when empty.
+func (s *Snapshot) Plugin(name, version string) (model.PluginVersion, bool) {
+	p, ok := s.Plugins[name]
+	if !ok {
+		return model.PluginVersion{}, false
+	}
+	if version == "" {
+		return p.Latest()
+	}
+	return p.Find(version)
+}
+
+// DataSource implements journey.Resolver.
+func (s *Snapshot) DataSource(id string) (*model.DataSource, bool) {
+	d, ok := s.Sources[id]
+	return d, ok
 }
 
 // Catalog keeps the current snapshot.
@@ -84,8 +105,41 @@ func (c *Catalog) Rebuild() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := &Snapshot{Events: map[string]*EventType{}, Actions: map[string]*model.Action{},
+		Plugins: map[string]*model.Plugin{}, Sources: map[string]*model.DataSource{},
 		Journeys: journey.NewCatalog(), Broken: map[string]string{}}
-	err := c.meta.ListAll(meta.KindEventDef, func(id string, raw []byte) error {
+	err := c.meta.ListAll(meta.KindPlugin, func(id string, raw []byte) error {
+		p := &model.Plugin{}
+		if err := json.Unmarshal(raw, p); err != nil {
+			return fmt.Errorf("plugin %s: %w", id, err)
+		}
+		s.Plugins[p.Name] = p
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	env, err := expr.NewEnv(expr.Options{})
+	if err != nil {
+		return err
+	}
+	err = c.meta.ListAll(meta.KindDataSource, func(id string, raw []byte) error {
+		d := &model.DataSource{}
+		if err := json.Unmarshal(raw, d); err != nil {
+			return fmt.Errorf("data source %s: %w", id, err)
+		}
+		src, err := datasource.Compile(d, env)
+		if err != nil {
+			c.log.Error("stored data source no longer compiles; skipping it", "id", id, "err", err)
+			return nil
+		}
+		s.Sources[d.ID] = d
+		s.Journeys.AddDataSource(src)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = c.meta.ListAll(meta.KindEventDef, func(id string, raw []byte) error {
 		def := &model.EventDefinition{}
 		if err := json.Unmarshal(raw, def); err != nil {
 			return fmt.Errorf("event definition %s: %w", id, err)

@@ -22,6 +22,12 @@ func (r resolver) EventDefinition(name string) (*model.EventDefinition, *schema.
 
 func (r resolver) Action(id string) (*model.Action, bool) { return &r.action, id == r.action.ID }
 
+func (r resolver) Plugin(string, string) (model.PluginVersion, bool) {
+	return model.PluginVersion{}, false
+}
+
+func (r resolver) DataSource(string) (*model.DataSource, bool) { return nil, false }
+
 // The demo that `make run` loads must always be a valid workspace: its schemas compile and its
 // journey validates against them.
 func TestDemoWorkspaceIsValid(t *testing.T) {

@@ -59,6 +59,12 @@ func (r *benchResolver) EventDefinition(name string) (*model.EventDefinition, *s
 	return d, r.schemas[name], ok
 }
 
+func (r *benchResolver) Plugin(string, string) (model.PluginVersion, bool) {
+	return model.PluginVersion{}, false
+}
+
+func (r *benchResolver) DataSource(string) (*model.DataSource, bool) { return nil, false }
+
 func (r *benchResolver) Action(id string) (*model.Action, bool) {
 	a, ok := r.actions[id]
 	return a, ok

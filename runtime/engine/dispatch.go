@@ -17,7 +17,8 @@ type CallRequest struct {
 	URL            string
 	Body           []byte
 	IdempotencyKey string
-	Attempt        int // 1-based
+	Attempt        int    // 1-based
+	Profile        string // the profile the call is for
 }
 
 // CallOutcome is what an attempt returned.
@@ -249,7 +250,7 @@ func (d *Dispatcher) call(j job) {
 				return
 			}
 		}
-		res.out = d.caller.Call(d.ctx, a, CallRequest{URL: rec.URL, Body: rec.Body, IdempotencyKey: rec.Key, Attempt: rec.Attempts + 1})
+		res.out = d.caller.Call(d.ctx, a, CallRequest{URL: rec.URL, Body: rec.Body, IdempotencyKey: rec.Key, Attempt: rec.Attempts + 1, Profile: rec.Profile})
 	}
 	if d.ctx.Err() != nil && !res.out.OK {
 		// Shutting down mid-call: leave the entry for the next start rather than count a failure.

@@ -27,8 +27,10 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"golang.org/x/time/rate"
 
+	"github.com/wayline/wayline/runtime/datasource"
 	"github.com/wayline/wayline/runtime/journey"
 	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/pluginrun"
 	"github.com/wayline/wayline/runtime/store"
 )
 
@@ -137,6 +139,15 @@ type Engine struct {
 	inflight sync.WaitGroup // Submit and profile calls in progress
 	wg       sync.WaitGroup // workers
 	cancel   context.CancelFunc
+
+	plugins pluginrun.Runner    // nil: plugin branches fail with a clear error
+	sources *datasource.Service // nil: data-source reads fail with a clear error
+}
+
+// UseExtensions gives the engine what runs plugin conditions and reads data sources. Call it
+// before Start.
+func (e *Engine) UseExtensions(plugins pluginrun.Runner, sources *datasource.Service) {
+	e.plugins, e.sources = plugins, sources
 }
 
 // New creates an engine over an open store. The partition count is read from the store (and

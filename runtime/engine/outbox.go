@@ -23,12 +23,16 @@ func (st *stepCtx) enqueueAction(prof *storedProfile, inst *instance, n *journey
 	if !ok {
 		return fmt.Errorf("action %q no longer exists", n.Action)
 	}
-	u, err := n.URLT.Render(act, url.PathEscape)
-	if err != nil {
-		return fmt.Errorf("action %s url: %w", a.ID, err)
+	var u string
+	if n.URLT != nil { // plugin actions have no URL
+		var err error
+		if u, err = n.URLT.Render(act, url.PathEscape); err != nil {
+			return fmt.Errorf("action %s url: %w", a.ID, err)
+		}
 	}
 	var body json.RawMessage
 	if n.PayloadT != nil {
+		var err error
 		if body, err = n.PayloadT.Render(act); err != nil {
 			return fmt.Errorf("action %s payload: %w", a.ID, err)
 		}

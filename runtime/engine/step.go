@@ -404,6 +404,9 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 		inst.Node = n.ID
 		st.countNode(inst, n.ID, "entered")
 		act := st.activation(prof, inst, inst.Event, n.ID)
+		if err := st.readSources(act, n.DS); err != nil {
+			st.nodeError(prof, inst, n, err)
+		}
 		var next *journey.Node
 		switch n.Kind {
 		case model.NodeEvent:
@@ -500,9 +503,22 @@ func (st *stepCtx) decide(prof *storedProfile, inst *instance, n *journey.Node, 
 	}
 	for _, br := range n.Conds {
 		var ok bool
-		if br.Window != nil {
+		switch {
+		case br.Window != nil:
 			ok = br.Window.Contains(st.now, prof.Attributes)
-		} else {
+		case br.Plugin != nil:
+			var reason string
+			var err error
+			if ok, reason, err = st.pluginCondition(prof, br.Plugin, act); err != nil {
+				st.nodeError(prof, inst, n, fmt.Errorf("branch %s: %w", br.ID, err))
+				ok = false
+			} else if reason != "" {
+				st.traceNode(prof, inst, n, "plugin", "branch "+br.ID+": "+reason)
+			}
+		default:
+			if err := st.readSources(act, br.Expr.DataSources()); err != nil {
+				st.nodeError(prof, inst, n, fmt.Errorf("branch %s: %w", br.ID, err))
+			}
 			var err error
 			if ok, err = br.Expr.EvalBool(act); err != nil {
 				st.nodeError(prof, inst, n, fmt.Errorf("branch %s: %w", br.ID, err))

@@ -2,6 +2,7 @@ package expr
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -10,24 +11,26 @@ import (
 	"github.com/google/cel-go/common/types"
 )
 
-// checkFields walks a checked AST and reports every field path under event.data or
-// profile.attributes that Options does not know. A path is the longest chain of field selections
-// (a.b, a.?b) and constant string indexes (a["b"]) from the variable; a dynamic index ends it.
-func (e *Env) checkFields(a *cel.Ast) []string {
-	if e.opts.KnownEventField == nil && e.opts.KnownProfileField == nil {
-		return nil
-	}
+// checkFields walks a checked AST and reports every field path under event.data,
+// profile.attributes or ds that Options does not know, and the data-source groups the
+// expression reads. A path is the longest chain of field selections (a.b, a.?b) and constant
+// string indexes (a["b"]) from the variable; a dynamic index ends it.
+func (e *Env) checkFields(a *cel.Ast) ([]string, []DSRef) {
 	native := a.NativeRep()
 	w := fieldWalker{opts: &e.opts, info: native.SourceInfo(), seen: map[string]bool{}}
 	w.walk(native.Expr(), nil)
-	return w.msgs
+	return w.msgs, w.refs
 }
+
+// DSRef is a data-source field group an expression reads: ds.<Source>.<Group>.
+type DSRef struct{ Source, Group string }
 
 type fieldWalker struct {
 	opts *Options
 	info *celast.SourceInfo
 	seen map[string]bool
 	msgs []string
+	refs []DSRef
 }
 
 func (w *fieldWalker) walk(x celast.Expr, shadow []string) {
@@ -126,26 +129,33 @@ func (w *fieldWalker) checkPath(root celast.Expr, name string, segs []string) {
 	}
 	var known func([]string) bool
 	var schema string
+	path := segs[1:]
 	switch {
+	case name == "ds":
+		ref := DSRef{segs[0], segs[1]}
+		if !slices.Contains(w.refs, ref) {
+			w.refs = append(w.refs, ref)
+		}
+		known, schema, path = w.opts.KnownDataSourceField, "the data source's field groups", segs
 	case name == "event" && segs[0] == "data":
 		known, schema = w.opts.KnownEventField, "the event schema"
 	case name == "profile" && segs[0] == "attributes":
 		known, schema = w.opts.KnownProfileField, "the profile schema"
 	}
-	if known == nil || known(segs[1:]) {
+	if known == nil || known(path) {
 		return
 	}
-	path := name + "." + strings.Join(segs, ".")
-	if w.seen[path] {
+	full := name + "." + strings.Join(segs, ".")
+	if w.seen[full] {
 		return
 	}
-	w.seen[path] = true
+	w.seen[full] = true
 	loc := w.info.GetStartLocation(root.ID())
 	prefix := ""
 	if loc.Line() > 0 {
 		prefix = fmt.Sprintf("%d:%d: ", loc.Line(), loc.Column()+1)
 	}
-	w.msgs = append(w.msgs, fmt.Sprintf("%sunknown field %s: not declared in %s", prefix, path, schema))
+	w.msgs = append(w.msgs, fmt.Sprintf("%sunknown field %s: not declared in %s", prefix, full, schema))
 }
 
 func reverse(s []string) []string {

@@ -40,6 +40,9 @@ type Options struct {
 	KnownEventField func(path []string) bool
 	// KnownProfileField likewise for profile.attributes.<path...>; nil disables.
 	KnownProfileField func(path []string) bool
+	// KnownDataSourceField likewise for ds.<source>.<group>.<field...> (path starts with the
+	// source); nil disables.
+	KnownDataSourceField func(path []string) bool
 }
 
 // Env compiles expressions and templates. It is safe for concurrent use; the CEL environment
@@ -67,6 +70,7 @@ var baseEnv = sync.OnceValues(func() (*cel.Env, error) {
 		cel.Variable("profile", dyn),
 		cel.Variable("vars", dyn),
 		cel.Variable("journey", dyn),
+		cel.Variable("ds", dyn),
 		cel.Variable("now", cel.TimestampType),
 		cel.OptionalTypes(),
 		cel.CrossTypeNumericComparisons(true),
@@ -150,7 +154,8 @@ func (e *Env) compile(src string, want resultKind) (p *Program, err error) {
 	if err := checkResultType(ast.OutputType(), want); err != nil {
 		return nil, err
 	}
-	if msgs := e.checkFields(ast); len(msgs) > 0 {
+	msgs, refs := e.checkFields(ast)
+	if len(msgs) > 0 {
 		return nil, invalid("%s", strings.Join(msgs, "; "))
 	}
 	tracked := !e.staticallyBounded(ast)
@@ -162,7 +167,7 @@ func (e *Env) compile(src string, want resultKind) (p *Program, err error) {
 	if err != nil {
 		return nil, invalid("%s", readable(err.Error()))
 	}
-	return &Program{src: src, prg: prg, tracked: tracked}, nil
+	return &Program{src: src, prg: prg, tracked: tracked, ds: refs}, nil
 }
 
 // staticallyBounded reports whether a program may run without run-time cost tracking, which

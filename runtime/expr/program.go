@@ -16,6 +16,9 @@ import (
 // ones too, as long as nothing changes it meanwhile.
 type Activation struct {
 	Event, Profile, Vars, Journey map[string]any
+	// DS holds the data-source groups fetched for this evaluation: DS[source][group] is the
+	// group's fields. The engine fills what a program's DataSources names before evaluating.
+	DS map[string]any
 	// Now is the engine's clock; the zero time means time.Now().
 	Now time.Time
 }
@@ -36,6 +39,11 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.Vars, true
 	case "journey":
 		return a.Journey, true
+	case "ds":
+		if a.DS == nil {
+			return map[string]any{}, true
+		}
+		return a.DS, true
 	case "now":
 		if a.Now.IsZero() {
 			return types.Timestamp{Time: time.Now().UTC()}, true
@@ -54,7 +62,11 @@ type Program struct {
 	// tracked programs run with cost tracking and an iteration cap; the others were shown
 	// bounded when compiled (see Env.staticallyBounded).
 	tracked bool
+	ds      []DSRef
 }
+
+// DataSources lists the data-source groups the program reads (ds.<source>.<group>), each once.
+func (p *Program) DataSources() []DSRef { return p.ds }
 
 // Source returns the expression as written.
 func (p *Program) Source() string { return p.src }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -432,4 +433,35 @@ func (t *StringTemplate) Render(a *Activation, escape func(string) string) (stri
 		b = append(b, escape(string(scratch))...)
 	}
 	return string(b), nil
+}
+
+// DataSources lists the data-source groups the template's expressions read, each once.
+func (t *Template) DataSources() []DSRef {
+	var out []DSRef
+	for _, p := range t.parts {
+		if p.prog != nil {
+			out = mergeRefs(out, p.prog.ds)
+		}
+	}
+	return out
+}
+
+// DataSources lists the data-source groups the template's expressions read, each once.
+func (t *StringTemplate) DataSources() []DSRef {
+	var out []DSRef
+	for _, p := range t.progs {
+		if p != nil {
+			out = mergeRefs(out, p.ds)
+		}
+	}
+	return out
+}
+
+func mergeRefs(into, from []DSRef) []DSRef {
+	for _, r := range from {
+		if !slices.Contains(into, r) {
+			into = append(into, r)
+		}
+	}
+	return into
 }

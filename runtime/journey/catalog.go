@@ -3,6 +3,7 @@ package journey
 import (
 	"strconv"
 
+	"github.com/wayline/wayline/runtime/datasource"
 	"github.com/wayline/wayline/runtime/model"
 )
 
@@ -15,11 +16,12 @@ type Catalog struct {
 	entries  map[string][]*Graph // event type → live versions whose entry listens to it
 	awaited  map[string]bool     // event types that a wait node or an exit rule of any version names
 	actions  map[string]*model.Action
+	sources  map[string]*datasource.Source
 }
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{versions: map[string]*Graph{}, entries: map[string][]*Graph{}, awaited: map[string]bool{}, actions: map[string]*model.Action{}}
+	return &Catalog{versions: map[string]*Graph{}, entries: map[string][]*Graph{}, awaited: map[string]bool{}, actions: map[string]*model.Action{}, sources: map[string]*datasource.Source{}}
 }
 
 func versionKey(id string, v int) string { return id + "/" + strconv.Itoa(v) }
@@ -46,6 +48,15 @@ func (c *Catalog) Awaited(eventType string) bool { return c.awaited[eventType] }
 
 // AddAction adds an action definition.
 func (c *Catalog) AddAction(a *model.Action) { c.actions[a.ID] = a }
+
+// AddDataSource adds a compiled data source.
+func (c *Catalog) AddDataSource(s *datasource.Source) { c.sources[s.Def.ID] = s }
+
+// DataSource returns a compiled data source.
+func (c *Catalog) DataSource(id string) (*datasource.Source, bool) {
+	s, ok := c.sources[id]
+	return s, ok
+}
 
 // Version returns a compiled version, nil if unknown.
 func (c *Catalog) Version(journeyID string, version int) *Graph {

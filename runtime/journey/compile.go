@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wayline/wayline/runtime/apierr"
+	"github.com/wayline/wayline/runtime/datasource"
 	"github.com/wayline/wayline/runtime/expr"
 	"github.com/wayline/wayline/runtime/model"
 )
@@ -59,7 +60,7 @@ func (c *compiler) run() {
 		return
 	}
 	eventTypes := c.collectEvents()
-	env, err := expr.NewEnv(expr.Options{KnownEventField: c.knownEventField(eventTypes)})
+	env, err := expr.NewEnv(expr.Options{KnownEventField: c.knownEventField(eventTypes), KnownDataSourceField: c.knownDataSourceField})
 	if err != nil {
 		c.fail("", "", "expression environment: %v", err)
 		return
@@ -96,6 +97,48 @@ func (c *compiler) run() {
 	c.checkReachable()
 	c.checkInstantLoops()
 	c.g.EventTypes = eventTypes
+	for _, n := range c.g.Nodes {
+		n.DS = nodeDataSources(n)
+	}
+}
+
+// nodeDataSources lists the data-source groups a node's expressions read (not a condition's
+// branches: each branch fetches its own, so a branch that is never reached costs nothing).
+func nodeDataSources(n *Node) []expr.DSRef {
+	var out []expr.DSRef
+	add := func(refs []expr.DSRef) {
+		for _, r := range refs {
+			if !containsRef(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	for _, p := range []*expr.Program{n.Filter, n.UntilP} {
+		if p != nil {
+			add(p.DataSources())
+		}
+	}
+	if n.URLT != nil {
+		add(n.URLT.DataSources())
+	}
+	if n.PayloadT != nil {
+		add(n.PayloadT.DataSources())
+	}
+	for _, ops := range [][]Assign{n.SetOps, n.VarOps} {
+		for _, a := range ops {
+			add(a.Expr.DataSources())
+		}
+	}
+	return out
+}
+
+func containsRef(refs []expr.DSRef, r expr.DSRef) bool {
+	for _, x := range refs {
+		if x == r {
+			return true
+		}
+	}
+	return false
 }
 
 // collectEvents returns every event type the journey names, checking that each exists.
@@ -293,9 +336,17 @@ func (c *compiler) condition(n *Node, f string) {
 	for i, b := range n.Node.Branches {
 		bf := fmt.Sprintf("%s.branches[%d]", f, i)
 		br := Branch{ID: b.ID}
+		kinds := 0
+		for _, set := range []bool{b.Expression != "", b.TimeWindow != nil, b.Plugin != nil} {
+			if set {
+				kinds++
+			}
+		}
 		switch {
-		case b.Expression != "" && b.TimeWindow != nil:
-			c.fail(bf, n.ID, "a branch has an expression or a timeWindow, not both")
+		case kinds > 1:
+			c.fail(bf, n.ID, "a branch has one of expression, timeWindow or plugin")
+		case b.Plugin != nil:
+			br.Plugin = c.pluginUse(b.Plugin, bf+".plugin", n.ID, "condition")
 		case b.Expression != "":
 			p, err := c.env.CompileBool(b.Expression)
 			if err != nil {
@@ -309,7 +360,7 @@ func (c *compiler) condition(n *Node, f string) {
 			}
 			br.Window = w
 		default:
-			c.fail(bf+".expression", n.ID, "a branch needs an expression or a timeWindow")
+			c.fail(bf+".expression", n.ID, "a branch needs an expression, a timeWindow or a plugin")
 		}
 		br.Next = c.edge(n, bf+".next", b.Next, true)
 		n.Conds = append(n.Conds, br)
@@ -321,6 +372,53 @@ func (c *compiler) condition(n *Node, f string) {
 	}
 }
 
+// pluginUse resolves a plugin reference: the version must exist (an empty one means the latest,
+// and publishing pins it) and implement kind.
+func (c *compiler) pluginUse(ref *model.PluginRef, f, nodeID, kind string) *PluginUse {
+	if ref.Name == "" {
+		c.fail(f+".name", nodeID, "plugin.name is required: the name of an uploaded plugin")
+		return nil
+	}
+	v, ok := c.r.Plugin(ref.Name, ref.Version)
+	if !ok {
+		if ref.Version != "" {
+			c.fail(f+".version", nodeID, "plugin %s has no version %q; upload it or pick an uploaded version", ref.Name, ref.Version)
+		} else {
+			c.fail(f+".name", nodeID, "no plugin named %q is uploaded; upload it with wayline plugin push", ref.Name)
+		}
+		return nil
+	}
+	if !contains(v.Kinds, kind) {
+		c.fail(f+".name", nodeID, "plugin %s@%s is a %s plugin; this needs a %s plugin", ref.Name, v.Version, strings.Join(v.Kinds, "/"), kind)
+		return nil
+	}
+	cfg := []byte(ref.Config)
+	if len(cfg) == 0 || string(cfg) == "null" {
+		cfg = []byte("{}")
+	} else if cfg[0] != '{' {
+		c.fail(f+".config", nodeID, "plugin.config must be a JSON object")
+		return nil
+	}
+	return &PluginUse{Name: ref.Name, Version: v.Version, Config: cfg}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiler) knownDataSourceField(path []string) bool {
+	ds, ok := c.r.DataSource(path[0])
+	if !ok {
+		return false
+	}
+	return datasource.KnownField(map[string]*model.DataSource{ds.ID: ds}, path)
+}
+
 func (c *compiler) action(n *Node, f string) {
 	a, ok := c.r.Action(n.Action)
 	switch {
@@ -330,11 +428,20 @@ func (c *compiler) action(n *Node, f string) {
 		c.errs = append(c.errs, &apierr.Error{Status: 422, Code: apierr.UnknownAction, Field: f + ".action",
 			Message: fmt.Sprintf("node %s: action %q does not exist; create it under /v1/actions first", n.ID, n.Action)})
 	default:
-		u, err := c.env.CompileStringTemplate(a.URL)
-		if err != nil {
-			c.compileErr(f+".action", n.ID, fmt.Errorf("the url of action %q: %v", a.ID, err))
+		if a.Kind == model.ActionPlugin {
+			// The plugin is pinned by the action; check it still exists and acts.
+			if a.Plugin == nil || a.Plugin.Version == "" {
+				c.fail(f+".action", n.ID, "plugin action %q names no pinned plugin version", a.ID)
+			} else {
+				c.pluginUse(a.Plugin, f+".action", n.ID, "action")
+			}
+		} else {
+			u, err := c.env.CompileStringTemplate(a.URL)
+			if err != nil {
+				c.compileErr(f+".action", n.ID, fmt.Errorf("the url of action %q: %v", a.ID, err))
+			}
+			n.URLT = u
 		}
-		n.URLT = u
 		payload := a.Payload
 		field := f + ".action"
 		if len(n.Node.Payload) > 0 {

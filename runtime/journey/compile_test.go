@@ -18,6 +18,24 @@ type testResolver struct {
 	defs    map[string]*model.EventDefinition
 	schemas map[string]*schema.Schema
 	actions map[string]*model.Action
+	plugins map[string]*model.Plugin
+	sources map[string]*model.DataSource
+}
+
+func (r *testResolver) Plugin(name, version string) (model.PluginVersion, bool) {
+	p, ok := r.plugins[name]
+	if !ok {
+		return model.PluginVersion{}, false
+	}
+	if version == "" {
+		return p.Latest()
+	}
+	return p.Find(version)
+}
+
+func (r *testResolver) DataSource(id string) (*model.DataSource, bool) {
+	d, ok := r.sources[id]
+	return d, ok
 }
 
 func (r *testResolver) EventDefinition(name string) (*model.EventDefinition, *schema.Schema, bool) {

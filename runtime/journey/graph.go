@@ -15,6 +15,10 @@ import (
 type Resolver interface {
 	EventDefinition(name string) (*model.EventDefinition, *schema.Schema, bool)
 	Action(id string) (*model.Action, bool)
+	// Plugin finds an uploaded plugin version; an empty version means the latest.
+	Plugin(name, version string) (model.PluginVersion, bool)
+	// DataSource finds a data source definition.
+	DataSource(id string) (*model.DataSource, bool)
 }
 
 // Graph is a compiled, immutable journey version.
@@ -57,6 +61,10 @@ type Node struct {
 	PayloadT *expr.Template       // action; nil: no body
 	SetOps   []Assign             // update_profile
 	VarOps   []Assign
+
+	// DS lists the data-source groups the node's expressions read (conditions: per branch
+	// instead), fetched before they are evaluated.
+	DS []expr.DSRef
 }
 
 // Branch is a compiled condition branch.
@@ -64,7 +72,15 @@ type Branch struct {
 	ID     string
 	Expr   *expr.Program
 	Window *Window
+	Plugin *PluginUse
 	Next   *Node
+}
+
+// PluginUse is a pinned plugin call with its config (the installation's config is merged
+// under it when the call is made).
+type PluginUse struct {
+	Name, Version string
+	Config        []byte // a JSON object
 }
 
 // SplitArm is a percentage arm: a profile whose bucket (0-99) is below Upper and at or above the

@@ -25,6 +25,9 @@ const (
 	KindAPIKey         = "key"
 	KindSetting        = "setting"
 	KindIdempotency    = "idem"
+	KindPlugin         = "plugin"    // model.Plugin by name
+	KindPluginBinary   = "pluginbin" // raw wasm bytes by sha256 (not JSON)
+	KindDataSource     = "datasource"
 )
 
 // ErrNotFound is returned when a record does not exist.
@@ -81,6 +84,23 @@ func (t *Tx) Put(kind, id string, v any) error {
 		return err
 	}
 	return t.b.Set(store.MetaKey(kind, id), b, nil)
+}
+
+// PutRaw stages bytes as they are (a plugin binary), not JSON.
+func (t *Tx) PutRaw(kind, id string, b []byte) error {
+	return t.b.Set(store.MetaKey(kind, id), b, nil)
+}
+
+// GetRaw reads a record's bytes as stored.
+func (m *Store) GetRaw(kind, id string) ([]byte, error) {
+	b, ok, err := store.Get(m.db, store.MetaKey(kind, id))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return b, nil
 }
 
 // Update runs fn under the write lock and writes what it returns: fn gets the current raw value

@@ -67,13 +67,17 @@ type RetryPolicy struct {
 
 // Action is a custom REST action.
 type Action struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
-	Description string            `json:"description,omitempty"`
-	Method      string            `json:"method"`
-	URL         string            `json:"url"` // may hold {{ expr }} templates
-	Headers     map[string]string `json:"headers,omitempty"`
-	Auth        *ActionAuth       `json:"auth,omitempty"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Kind is ActionREST (the default when empty) or ActionPlugin.
+	Kind string `json:"kind,omitempty"`
+	// Plugin is the action plugin a plugin action calls (pinned to a version).
+	Plugin  *PluginRef        `json:"plugin,omitempty"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"` // may hold {{ expr }} templates
+	Headers map[string]string `json:"headers,omitempty"`
+	Auth    *ActionAuth       `json:"auth,omitempty"`
 	// Payload is a JSON template: any string value may hold {{ expr }} parts; a string that is
 	// exactly one {{ expr }} takes the expression's type.
 	Payload json.RawMessage `json:"payload,omitempty"`
@@ -84,6 +88,99 @@ type Action struct {
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Action kinds.
+const (
+	ActionREST   = "rest"
+	ActionPlugin = "plugin"
+)
+
+// PluginRef names the plugin version a journey branch, an action or a data source uses, and
+// the config it passes. An empty Version in a draft means "the latest"; publishing pins it.
+type PluginRef struct {
+	Name    string          `json:"name"`
+	Version string          `json:"version,omitempty"`
+	Config  json.RawMessage `json:"config,omitempty"`
+}
+
+// Plugin is an uploaded plugin: its versions (each an immutable module, content-addressed by
+// sha256) and the installation's secrets and config.
+type Plugin struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Versions    []PluginVersion `json:"versions"`
+	// Secrets are write-only: read by the plugin with secret_get, never returned by the API.
+	Secrets map[string]string `json:"secrets,omitempty"`
+	// Config is the installation's config; a node's config is merged over it.
+	Config    json.RawMessage `json:"config,omitempty"`
+	Revision  int64           `json:"revision"`
+	CreatedAt time.Time       `json:"createdAt"`
+	UpdatedAt time.Time       `json:"updatedAt"`
+}
+
+// PluginVersion is one uploaded module.
+type PluginVersion struct {
+	Version    string          `json:"version"`
+	SHA256     string          `json:"sha256"`
+	Size       int             `json:"size"`
+	Kinds      []string        `json:"kinds"`
+	Manifest   json.RawMessage `json:"manifest"`
+	UploadedAt time.Time       `json:"uploadedAt"`
+}
+
+// Latest returns the most recently uploaded version.
+func (p *Plugin) Latest() (PluginVersion, bool) {
+	if len(p.Versions) == 0 {
+		return PluginVersion{}, false
+	}
+	return p.Versions[len(p.Versions)-1], true
+}
+
+// Find returns a version by its number.
+func (p *Plugin) Find(version string) (PluginVersion, bool) {
+	for _, v := range p.Versions {
+		if v.Version == version {
+			return v, true
+		}
+	}
+	return PluginVersion{}, false
+}
+
+// Data-source kinds.
+const (
+	DataSourcePlugin = "plugin"
+)
+
+// DataSource is where conditions and templates read data beyond the event and profile: field
+// groups served by an adapter, read lazily as ds.<id>.<group>.<field> and cached.
+type DataSource struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description string            `json:"description,omitempty"`
+	Kind        string            `json:"kind"`
+	Plugin      *PluginRef        `json:"plugin,omitempty"`
+	Groups      []DataSourceGroup `json:"groups"`
+	// CacheTTL keeps a group's answer for the same parameters this long (0: 1 minute).
+	CacheTTL Duration `json:"cacheTtl"`
+	// OnError is "error" (the default: the expression that needed the group fails, so its
+	// branch does not match and the node counts an error) or "default" (use the group's
+	// Defaults).
+	OnError   string    `json:"onError,omitempty"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// DataSourceGroup is one set of fields fetched together.
+type DataSourceGroup struct {
+	Name string `json:"name"`
+	// Params maps each parameter to a CEL expression over event, profile and vars.
+	Params map[string]string `json:"params,omitempty"`
+	// Fields is a JSON Schema of the group's fields: what the designer offers.
+	Fields json.RawMessage `json:"fields,omitempty"`
+	// Defaults are used when the source fails and OnError is "default".
+	Defaults map[string]any `json:"defaults,omitempty"`
 }
 
 // Node kinds.
@@ -145,7 +242,9 @@ type Branch struct {
 	Name       string      `json:"name,omitempty"`
 	Expression string      `json:"expression,omitempty"`
 	TimeWindow *TimeWindow `json:"timeWindow,omitempty"`
-	Next       string      `json:"next"`
+	// Plugin makes the branch match when a condition plugin answers true.
+	Plugin *PluginRef `json:"plugin,omitempty"`
+	Next   string     `json:"next"`
 }
 
 // TimeWindow matches when the current time, in the profile's time zone, falls on one of Days

@@ -25,6 +25,7 @@ const (
 	KindCounter     = 'c' // p|pid|c|scope 0 name → int64 (merge)
 	KindTrace       = 'r' // p|pid|r|profileID 0 seq(8) → trace step JSON
 	KindSeq         = 's' // p|pid|s → last sequence number used in the partition (8 bytes BE)
+	KindPluginKV    = 'k' // p|pid|k|pluginName 0 key → a plugin's value (raw bytes)
 )
 
 // PartitionOf hashes a profile id to a partition in [0, n). The hash is part of the on-disk

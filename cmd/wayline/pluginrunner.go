@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+
+	"github.com/wayline/wayline/plugins"
+	"github.com/wayline/wayline/runtime/catalog"
+	"github.com/wayline/wayline/runtime/pluginrun"
+)
+
+// pluginRunner runs the runtime's plugin calls (pluginrun.Runner) on the wazero host: it loads
+// the pinned version through the registry and adds the installation's secrets and config from
+// the current catalog snapshot.
+type pluginRunner struct {
+	reg *plugins.Registry
+	cat *catalog.Catalog
+}
+
+var _ pluginrun.Runner = (*pluginRunner)(nil)
+
+func (r *pluginRunner) Run(ctx context.Context, c *pluginrun.Call) ([]byte, error) {
+	p, err := r.reg.Get(ctx, c.Name, c.Version)
+	if err != nil {
+		return nil, &pluginrun.Error{Code: plugins.CodeUnavailable, Message: err.Error(), Retryable: true}
+	}
+	call := &plugins.Call{Kind: c.Kind, Input: c.Input, Config: c.Config, ReadOnlyKV: c.ReadOnlyKV}
+	if c.KV != nil {
+		call.KV = c.KV
+	}
+	if snap := r.cat.Current(); snap != nil {
+		if rec := snap.Plugins[c.Name]; rec != nil {
+			call.Secrets = rec.Secrets
+			call.Config = rec.Config
+		}
+	}
+	res := p.Call(ctx, call)
+	if res.Err != nil {
+		e := &pluginrun.Error{Code: res.Err.Code, Message: res.Err.Message, Retryable: res.Err.Retryable()}
+		if res.Err.Code == plugins.CodeFailed {
+			e.Guest = res.Err.Guest.String()
+		}
+		return nil, e
+	}
+	return res.Output, nil
+}
