@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/valyala/fasthttp"
 
+	"github.com/wayline/wayline/plugins/internal/instrument"
 	"github.com/wayline/wayline/runtime/netguard"
 	"github.com/wayline/wayline/sdk/abi"
 )
@@ -32,6 +33,10 @@ type Config struct {
 	Guard *netguard.Guard
 	// Log receives plugin log lines when a call does not capture them.
 	Log *slog.Logger
+	// UnboundedLoops turns off the loop instrumentation that lets the watchdog stop a runaway
+	// call, so a plugin in an endless loop hangs its caller. Only for measuring what the
+	// instrumentation costs (the benchmarks); never in a node.
+	UnboundedLoops bool
 }
 
 // Default fills zero fields.
@@ -153,22 +158,30 @@ func (h *Host) Validate(ctx context.Context, wasm []byte, m *Manifest) error {
 }
 
 func (h *Host) build(ctx context.Context, sum string, wasm []byte, m *Manifest) (p *Plugin, err error) {
+	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
+		return nil, &FieldError{"module", "is not a WebAssembly binary (it must start with \\0asm); upload the .wasm file your build produced"}
+	}
+	if !h.cfg.UnboundedLoops {
+		// Guard every loop so the watchdog can stop a runaway call (see internal/instrument
+		// for why this and not wazero's close-on-context-done).
+		guarded, _, err := instrument.Rewrite(wasm)
+		if err != nil {
+			return nil, &FieldError{"module", "is not a valid WebAssembly module: " + err.Error()}
+		}
+		wasm = guarded
+	}
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(m.Limits.MemoryPages).
-		WithCloseOnContextDone(true) // instruments loops so the watchdog can stop a runaway call
+		WithMemoryLimitPages(m.Limits.MemoryPages)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	defer func() {
 		if err != nil {
 			_ = rt.Close(ctx)
 		}
 	}()
-	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return nil, &FieldError{"module", "is not a WebAssembly binary (it must start with \\0asm); upload the .wasm file your build produced"}
-	}
 	cm, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
-		return nil, &FieldError{"module", "does not compile: " + firstLine(err.Error())}
+		return nil, &FieldError{"module", "is not a valid WebAssembly module: " + firstLine(err.Error())}
 	}
 	if err := checkModule(cm, m); err != nil {
 		return nil, err

@@ -120,7 +120,7 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		want string
 	}{
 		{"malformed bytes", []byte("not wasm at all, just text"), m, "not a WebAssembly binary"},
-		{"truncated module", mustC(t, "misbehave")[:200], m, "does not compile"},
+		{"truncated module", mustC(t, "misbehave")[:200], m, "not a valid WebAssembly module"},
 		{"forbidden import", mustC(t, "forbidden_import"), m, "imports env.system"},
 		{"socket import", mustC(t, "socket_import"), m, "sock_accept"},
 		{"no version marker", mustC(t, "no_marker"), m, "wayline_abi_version_1"},

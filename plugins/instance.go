@@ -13,15 +13,17 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wayline/wayline/plugins/internal/instrument"
 	"github.com/wayline/wayline/sdk/abi"
 )
 
 // instance is one instantiated module. One call at a time uses it; the watchdog reads only its
 // deadline and closes the module when the deadline passes.
 type instance struct {
-	p   *Plugin
-	mod api.Module
-	mem api.Memory
+	p    *Plugin
+	mod  api.Module
+	mem  api.Memory
+	stop api.MutableGlobal // set by the watchdog: the guest traps at its next loop head
 
 	alloc, free api.Function
 	handlers    map[string]api.Function
@@ -54,12 +56,16 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		WithSysNanotime().
 		WithRandSource(rand.Reader).
 		WithStdout(inst.logw).
-		WithStderr(inst.logw)
+		WithStderr(inst.logw).
+		WithNanosleep(inst.sleep)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
 		return nil, &FieldError{"module", "cannot be instantiated: " + firstLine(err.Error()) + memoryHint(err, p.Manifest)}
 	}
 	inst.mod, inst.mem = mod, mod.Memory()
+	if g, ok := mod.ExportedGlobal(instrument.StopExport).(api.MutableGlobal); ok {
+		inst.stop = g
+	}
 	p.byMod.Store(mod, inst)
 	p.host.wd.add(inst)
 	fail := func(err error) (*instance, error) {
@@ -94,6 +100,17 @@ func memoryHint(err error, m *Manifest) string {
 		return fmt.Sprintf(" (limits.memoryPages is %d pages of 64 KiB)", m.Limits.MemoryPages)
 	}
 	return ""
+}
+
+// sleep is the guest's clock sleep (poll_oneoff): it never sleeps past the call's deadline, so
+// a plugin cannot hide from the watchdog in a sleep.
+func (inst *instance) sleep(ns int64) {
+	if d := inst.deadline.Load(); d != 0 {
+		ns = min(ns, d-inst.p.host.wd.now()+int64(time.Millisecond))
+	}
+	if ns > 0 {
+		time.Sleep(time.Duration(ns))
+	}
 }
 
 func (inst *instance) discard() {

@@ -66,10 +66,14 @@ func (w *watchdog) loop() {
 		}
 		w.mu.Unlock()
 		for _, inst := range late {
-			// Closing the module makes its instrumented loops and calls exit; the caller sees
-			// the exit code and discards the instance.
+			// The stop global makes the guest trap at its next loop head; the caller sees
+			// timedOut and discards the instance.
 			inst.timedOut.Store(true)
-			_ = inst.mod.CloseWithExitCode(context.Background(), exitTimeout)
+			if inst.stop != nil {
+				inst.stop.Set(1)
+			} else {
+				_ = inst.mod.CloseWithExitCode(context.Background(), exitTimeout)
+			}
 		}
 	}
 }

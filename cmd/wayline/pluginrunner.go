@@ -5,6 +5,7 @@ import (
 
 	"github.com/wayline/wayline/plugins"
 	"github.com/wayline/wayline/runtime/catalog"
+	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/pluginrun"
 )
 
@@ -16,7 +17,7 @@ type pluginRunner struct {
 	cat *catalog.Catalog
 }
 
-var _ pluginrun.Runner = (*pluginRunner)(nil)
+var _ engine.BatchRunner = (*pluginRunner)(nil)
 
 func (r *pluginRunner) Run(ctx context.Context, c *pluginrun.Call) ([]byte, error) {
 	p, err := r.reg.Get(ctx, c.Name, c.Version)
@@ -42,4 +43,11 @@ func (r *pluginRunner) Run(ctx context.Context, c *pluginrun.Call) ([]byte, erro
 		return nil, e
 	}
 	return res.Output, nil
+}
+
+// HasConditionBatch lets the engine batch a plugin's condition calls when it has the batch
+// handler (engine.BatchRunner).
+func (r *pluginRunner) HasConditionBatch(name, version string) bool {
+	p, err := r.reg.Get(context.Background(), name, version)
+	return err == nil && p.HasConditionBatch()
 }

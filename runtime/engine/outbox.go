@@ -200,6 +200,7 @@ func (st *stepCtx) fire(key, val []byte) {
 		st.p.e.log.Error("corrupt timer record; dropping it", "err", err)
 		return
 	}
+	st.settle(rec.Profile)
 	prof := st.profile(rec.Profile, false)
 	if prof == nil {
 		return

@@ -116,19 +116,24 @@ func (p *partition) apply(items []*work) {
 	now := p.e.now()
 	b := p.e.db.NewIndexedBatch()
 	st := newStepCtx(p, b, now)
+	st.batching = p.e.plugins != nil
 	for _, w := range items {
 		switch w.kind {
 		case workEvent:
 			w.out.Duplicate = st.handleEvent(w.ev, w.qualified)
 		case workResult:
+			st.drainParked() // results name their profile only once decoded; settle everything
 			st.handleResult(w.res)
 		case workOp:
+			st.drainParked()
 			if err := w.op(st); err != nil {
 				w.out.Err = err
 			}
 		}
 	}
+	st.drainParked()
 	st.fireTimers()
+	st.drainParked()
 	st.flushTraces()
 	st.saveProfiles()
 	st.flushCounters()

@@ -36,6 +36,11 @@ type stepCtx struct {
 	outbox       []pendingCall // added in this batch, handed to the dispatcher after commit
 	settled      []string      // outbox keys finished in this batch
 	failed       error         // a record could not be encoded: the batch is not committed
+
+	// batching lets plugin branches park for one batch call (see pluginbatch.go).
+	batching       bool
+	parked         []parked
+	parkedProfiles map[string]bool
 }
 
 type journeyCatalog = journey.Catalog
@@ -245,6 +250,7 @@ func (st *stepCtx) handleEvent(ev *model.Envelope, qualified bool) (duplicate bo
 	st.b.Set(dk, store.U64(uint64(expiry.UnixNano())), nil)
 	st.b.Set(store.DedupeIndexKey(st.pid(), expiry, ev.ID), nil, nil)
 
+	st.settle(ev.Identity)
 	prof := st.profile(ev.Identity, true)
 	if ev.Test {
 		prof.Test = true
@@ -432,7 +438,10 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 			}
 			next = n.NextNode
 		case model.NodeCondition:
-			next = st.decide(prof, inst, n, act)
+			var parked bool
+			if next, parked = st.decideFrom(prof, inst, g, n, act, 0); parked {
+				return // moves on when the plugin batch is answered (pluginbatch.go)
+			}
 		case model.NodeAction:
 			// With an error path the instance waits for the call's outcome; without one it
 			// moves on and the call is fire-and-forget (still retried and reported).
@@ -489,23 +498,28 @@ func (st *stepCtx) waitDue(n *journey.Node, act *expr.Activation) (time.Time, er
 	}
 }
 
-// decide picks a condition's next node. A branch whose expression fails to evaluate counts as
-// an error and does not match.
-func (st *stepCtx) decide(prof *storedProfile, inst *instance, n *journey.Node, act *expr.Activation) *journey.Node {
+// decideFrom picks a condition's next node, trying branches from index from. A branch whose
+// expression fails to evaluate counts as an error and does not match. waits is true when the
+// instance waits at a plugin branch for the batch call (it is saved by whoever resumes it).
+func (st *stepCtx) decideFrom(prof *storedProfile, inst *instance, g *journey.Graph, n *journey.Node, act *expr.Activation, from int) (next *journey.Node, waits bool) {
 	if len(n.Splits) > 0 {
 		b := Bucket(prof.ID, inst.JourneyID, n.ID)
 		for _, s := range n.Splits {
 			if b < s.Upper {
 				st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:"+s.ID, 1)
-				return s.Next
+				return s.Next, false
 			}
 		}
 	}
-	for _, br := range n.Conds {
+	for i := from; i < len(n.Conds); i++ {
+		br := n.Conds[i]
 		var ok bool
 		switch {
 		case br.Window != nil:
 			ok = br.Window.Contains(st.now, prof.Attributes)
+		case br.Plugin != nil && st.canBatch(br.Plugin):
+			st.park(parked{prof: prof, inst: inst, g: g, n: n, act: act, branch: i})
+			return nil, true
 		case br.Plugin != nil:
 			var reason string
 			var err error
@@ -527,11 +541,11 @@ func (st *stepCtx) decide(prof *storedProfile, inst *instance, n *journey.Node, 
 		}
 		if ok {
 			st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:"+br.ID, 1)
-			return br.Next
+			return br.Next, false
 		}
 	}
 	st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:else", 1)
-	return n.ElseNode
+	return n.ElseNode, false
 }
 
 // Bucket places a profile in 0..99 for a split, the same way every time.
