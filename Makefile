@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tests build with the invariants tag: expensive internal assertions on.
 TEST_FLAGS ?= -tags invariants -timeout 15m
 
-.PHONY: help build run test test-short lint bench bench-go fuzz clean
+.PHONY: help build run plugins test test-short lint bench bench-go bench-plugins fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -17,12 +17,16 @@ build: ## build bin/wayline
 run: build ## start one node with the demo workspace on http://127.0.0.1:8080 (data in ./wayline-data)
 	./$(BIN) serve --demo
 
-test: ## run every test (Go unit, fuzz smoke, end-to-end against real processes, JS client)
+plugins: ## build the example plugins (Go, Rust, C, AssemblyScript) into bin/plugins, installing the Debian toolchains when missing
+	plugins/examples/build.sh bin/plugins
+
+test: plugins ## run every test (Go unit, fuzz smoke, plugin conformance, end-to-end against real processes, JS client)
 	$(GO) vet ./...
-	$(GO) test $(TEST_FLAGS) ./...
+	WAYLINE_REQUIRE_PLUGINS=1 $(GO) test $(TEST_FLAGS) ./...
 	$(GO) build -o $(BIN) ./cmd/wayline
 	@command -v node >/dev/null || { echo "installing Node.js for the JavaScript client's tests"; apt-get update -qq && apt-get install -y -qq nodejs; }
 	WAYLINE_BIN=$(CURDIR)/$(BIN) sdk/client/js/test/run.sh
+	cd sdk/assemblyscript && npm ci --silent --no-audit --no-fund && npm test --silent
 
 test-short: ## unit tests only
 	$(GO) test -short ./...
@@ -41,9 +45,16 @@ bench: build ## wayline bench: HTTP load against a fresh node beside bare fastht
 bench-go: ## Go benchmarks of the engine (ingest → journey → outbox with synced commits), CEL and schemas
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./runtime/engine/ ./runtime/expr/ ./runtime/schema/
 
-fuzz: ## longer fuzz runs (60s per target)
-	@for t in $$($(GO) test -list 'Fuzz.*' ./runtime/ingest/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 60s ./runtime/ingest/ || exit 1; done
-	@for t in $$($(GO) test -list 'Fuzz.*' ./runtime/journey/ | grep ^Fuzz); do $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 60s ./runtime/journey/ || exit 1; done
+bench-plugins: plugins ## Go benchmarks of plugin calls per language beside native Go and a bare wazero call; then the Extism comparison (separate module)
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./plugins/
+	cd plugins/bench/extism && ./build.sh && GOFLAGS=-mod=mod $(GO) test -run '^$$' -bench . -benchtime 2s
+
+fuzz: plugins ## longer fuzz runs (60s per target, every package with fuzz tests)
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 60s $$pkg || exit 1; \
+	  done; \
+	done
 
 clean: ## remove build output (not ./wayline-data)
 	rm -rf bin

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -118,7 +120,10 @@ func BenchmarkCondition(b *testing.B) {
 		}},
 		{"rust", func() ([]byte, []byte, error) { return wasmbuild.Example("loyalty-tier") }},
 		{"c", func() ([]byte, []byte, error) { return wasmbuild.Example("propensity-score") }},
-		{"assemblyscript", func() ([]byte, []byte, error) { return wasmbuild.Example("loyalty-tier-as") }},
+		{"assemblyscript", func() ([]byte, []byte, error) {
+			w, err := os.ReadFile(filepath.Join(wasmbuild.Root(), "bin", "plugins", "asloyalty.wasm"))
+			return w, []byte(`{"name":"asloyalty","version":"1.0.0","kinds":["condition"]}`), err
+		}},
 	}
 	for _, l := range langs {
 		wasm, mj, err := l.load()
