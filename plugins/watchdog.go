@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -10,8 +11,9 @@ import (
 // instances every tick; a call costs two atomic stores instead of a timer and a goroutine.
 // The price is precision: a deadline is enforced within one tick.
 type watchdog struct {
-	base time.Time
-	tick time.Duration
+	base   time.Time
+	tick   time.Duration
+	coarse atomic.Int64 // now(), refreshed every tick: arming a deadline reads no clock
 
 	mu    sync.Mutex
 	insts map[*instance]struct{}
@@ -23,12 +25,17 @@ const watchdogTick = 2 * time.Millisecond
 
 func newWatchdog() *watchdog {
 	w := &watchdog{base: time.Now(), tick: watchdogTick, insts: map[*instance]struct{}{}, quit: make(chan struct{})}
+	w.coarse.Store(w.now())
 	go w.loop()
 	return w
 }
 
 // now is the watchdog's monotonic clock in nanoseconds.
 func (w *watchdog) now() int64 { return int64(time.Since(w.base)) }
+
+// deadline returns the clock value d from now, give or take a tick: reading a clock costs
+// about as much as a whole plugin call, so calls arm from the clock the ticker keeps.
+func (w *watchdog) deadline(d time.Duration) int64 { return w.coarse.Load() + int64(d) + int64(w.tick) }
 
 func (w *watchdog) add(inst *instance) {
 	w.mu.Lock()
@@ -55,6 +62,7 @@ func (w *watchdog) loop() {
 		case <-t.C:
 		}
 		now := w.now()
+		w.coarse.Store(now)
 		late = late[:0]
 		w.mu.Lock()
 		for inst := range w.insts {
