@@ -37,9 +37,12 @@ func NewRegistry(h *Host, src Source) *Registry {
 // Host returns the registry's host.
 func (r *Registry) Host() *Host { return r.host }
 
-// Get returns a loaded plugin version, loading it from the source the first time.
-func (r *Registry) Get(ctx context.Context, name, version string) (*Plugin, error) {
-	key := name + "@" + version
+// Get returns a loaded plugin version, loading it from the source the first time. sha256 is
+// the module the caller expects (from its metadata): a version deleted and uploaded again with
+// other bytes is then loaded afresh rather than served from the old module. An empty sha256
+// takes whatever is loaded.
+func (r *Registry) Get(ctx context.Context, name, version, sha256 string) (*Plugin, error) {
+	key := name + "@" + version + "@" + sha256
 	r.mu.Lock()
 	if p, ok := r.loaded[key]; ok {
 		r.mu.Unlock()
@@ -59,6 +62,9 @@ func (r *Registry) Get(ctx context.Context, name, version string) (*Plugin, erro
 	r.mu.Unlock()
 
 	w.p, w.err = r.load(ctx, name, version)
+	if w.err == nil && sha256 != "" && w.p.SHA256 != sha256 {
+		w.p, w.err = nil, fmt.Errorf("plugins: %s@%s: the stored module is %.12s…, not the expected %.12s… (metadata changing underneath; try again)", name, version, w.p.SHA256, sha256)
+	}
 	r.mu.Lock()
 	delete(r.loading, key)
 	if w.err == nil {

@@ -13,6 +13,7 @@ Usage:
   wayline serve [flags]     run a node (see wayline serve -h)
   wayline send [FILE|-]     stream NDJSON events to a node (see wayline send -h)
   wayline bench [flags]     measure a node against bare fasthttp and Pebble (see wayline bench -h)
+  wayline plugin COMMAND    push, list or test Wasm plugins (see wayline plugin help)
   wayline version           print the version
 
 Every serve flag has a WAYLINE_* environment variable (flag --data is WAYLINE_DATA).
@@ -34,6 +35,8 @@ func main() {
 		os.Exit(send(args[1:]))
 	case "bench":
 		os.Exit(benchCmd(args[1:]))
+	case "plugin", "plugins":
+		os.Exit(pluginCmd(args[1:]))
 	case "version", "--version":
 		fmt.Println("wayline", version)
 	case "help", "-h", "--help":

@@ -6,6 +6,7 @@ import (
 	"github.com/wayline/wayline/plugins"
 	"github.com/wayline/wayline/runtime/catalog"
 	"github.com/wayline/wayline/runtime/engine"
+	"github.com/wayline/wayline/runtime/model"
 	"github.com/wayline/wayline/runtime/pluginrun"
 )
 
@@ -20,19 +21,21 @@ type pluginRunner struct {
 var _ engine.BatchRunner = (*pluginRunner)(nil)
 
 func (r *pluginRunner) Run(ctx context.Context, c *pluginrun.Call) ([]byte, error) {
-	p, err := r.reg.Get(ctx, c.Name, c.Version)
-	if err != nil {
-		return nil, &pluginrun.Error{Code: plugins.CodeUnavailable, Message: err.Error(), Retryable: true}
-	}
 	call := &plugins.Call{Kind: c.Kind, Input: c.Input, Config: c.Config, ReadOnlyKV: c.ReadOnlyKV}
 	if c.KV != nil {
 		call.KV = c.KV
 	}
-	if snap := r.cat.Current(); snap != nil {
-		if rec := snap.Plugins[c.Name]; rec != nil {
-			call.Secrets = rec.Secrets
-			call.Config = rec.Config
+	var sha string
+	if rec := r.record(c.Name); rec != nil {
+		call.Secrets = rec.Secrets
+		call.Config = rec.Config
+		if v, ok := rec.Find(c.Version); ok {
+			sha = v.SHA256
 		}
+	}
+	p, err := r.reg.Get(ctx, c.Name, c.Version, sha)
+	if err != nil {
+		return nil, &pluginrun.Error{Code: plugins.CodeUnavailable, Message: err.Error(), Retryable: true}
 	}
 	res := p.Call(ctx, call)
 	if res.Err != nil {
@@ -48,6 +51,19 @@ func (r *pluginRunner) Run(ctx context.Context, c *pluginrun.Call) ([]byte, erro
 // HasConditionBatch lets the engine batch a plugin's condition calls when it has the batch
 // handler (engine.BatchRunner).
 func (r *pluginRunner) HasConditionBatch(name, version string) bool {
-	p, err := r.reg.Get(context.Background(), name, version)
+	var sha string
+	if rec := r.record(name); rec != nil {
+		if v, ok := rec.Find(version); ok {
+			sha = v.SHA256
+		}
+	}
+	p, err := r.reg.Get(context.Background(), name, version, sha)
 	return err == nil && p.HasConditionBatch()
+}
+
+func (r *pluginRunner) record(name string) *model.Plugin {
+	if snap := r.cat.Current(); snap != nil {
+		return snap.Plugins[name]
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/wayline/wayline/runtime/api"
 	"github.com/wayline/wayline/runtime/auth"
 	"github.com/wayline/wayline/runtime/catalog"
+	"github.com/wayline/wayline/runtime/datasource"
 	"github.com/wayline/wayline/runtime/demosink"
 	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/meta"
@@ -35,6 +37,7 @@ type serveFlags struct {
 	dedupeWindow                     time.Duration
 	maxBody, maxBatch, maxDepth      int
 	shutdownTimeout                  time.Duration
+	allowNet                         string
 }
 
 // bindEnv lets WAYLINE_<FLAG_NAME> set any flag not given on the command line.
@@ -66,6 +69,7 @@ func serve(args []string) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for performance work)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for open requests")
+	fs.StringVar(&f.allowNet, "allow-net", "", "internal addresses or CIDR prefixes plugins may reach over HTTP, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)")
 	if err := bindEnv(fs); err != nil {
 		fmt.Fprintln(os.Stderr, "wayline serve:", err)
 		return 2
@@ -134,6 +138,12 @@ func run(f serveFlags, log *slog.Logger) error {
 	if err := bootstrapAdmin(keys, f.adminKey); err != nil {
 		return err
 	}
+	// Closed after the engine stops (defers run in reverse).
+	pluginsHost, registry, err := newPluginHost(md, filepath.Join(f.data, "plugin-cache"), splitList(f.allowNet), log)
+	if err != nil {
+		return err
+	}
+	defer pluginsHost.Close()
 	caller := actions.NewCaller(actions.DefaultSenderConfig())
 	defer caller.Sender.Close()
 	eng, err := engine.New(st, engCfg, caller)
@@ -144,6 +154,11 @@ func run(f serveFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Plugin conditions, data-source adapters and plugin actions run on the wazero host.
+	runner := &pluginRunner{reg: registry, cat: cat}
+	caller.Plugins = runner
+	eng.UseExtensions(runner, datasource.NewService(datasource.Config{},
+		map[string]datasource.Fetcher{model.DataSourcePlugin: datasource.PluginFetcher{Runner: runner}}))
 	extra := map[string]fasthttp.RequestHandler{}
 	if f.demo {
 		sink := demosink.New(1000)
@@ -157,7 +172,7 @@ func run(f serveFlags, log *slog.Logger) error {
 	// Deferred after st.Close, so it runs before it on every way out, a panic included: the
 	// workers must be stopped before the store closes under them. Stop is idempotent.
 	defer eng.Stop()
-	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Extra: extra, Log: log})
+	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Plugins: pluginsHost, Extra: extra, Log: log})
 	if err != nil {
 		return err
 	}

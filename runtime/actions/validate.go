@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -38,8 +39,10 @@ const urlPlaceholder = "placeholder"
 
 // ValidateAction checks an action definition and returns every problem found, each with status
 // 422, code invalid_request, the JSON path of the field ("auth.token", "retry.maxAttempts",
-// "headers.X-Foo") and what to do; nil when the action is valid. On an update, call
-// MergeSecrets first, so that kept secrets count as present.
+// "headers.X-Foo") and what to do; nil when the action is valid. A REST action (kind "" or
+// "rest") needs method and url; a plugin action (kind "plugin") needs a pinned plugin.name and
+// plugin.version and no REST fields. On an update, call MergeSecrets first, so that kept
+// secrets count as present.
 func ValidateAction(a *model.Action) apierr.List {
 	var errs apierr.List
 	add := func(field, format string, args ...any) {
@@ -59,17 +62,27 @@ func ValidateAction(a *model.Action) apierr.List {
 	case utf8.RuneCountInString(a.Name) > MaxNameLength:
 		add("name", "name is %d characters long; shorten it to at most %d", utf8.RuneCountInString(a.Name), MaxNameLength)
 	}
-	if !contains(allowedMethods, a.Method) {
-		add("method", "method %q is not supported; use one of %s (upper case)", clip(a.Method, 20), strings.Join(allowedMethods, ", "))
-	}
-	if msg := checkURLTemplate(a.URL); msg != "" {
-		add("url", "%s", msg)
+	switch a.Kind {
+	case "", model.ActionREST:
+		if a.Plugin != nil {
+			add("plugin", "plugin is only for actions of kind \"plugin\"; remove it, or set kind to \"plugin\" and leave out method and url")
+		}
+		if !contains(allowedMethods, a.Method) {
+			add("method", "method %q is not supported; use one of %s (upper case)", clip(a.Method, 20), strings.Join(allowedMethods, ", "))
+		}
+		if msg := checkURLTemplate(a.URL); msg != "" {
+			add("url", "%s", msg)
+		}
+		validateAuth(a.Auth, add)
+		validateHeaders(a, add)
+	case model.ActionPlugin:
+		validatePluginAction(a, add)
+	default:
+		add("kind", "kind %q is not known; use \"rest\" (the default) or \"plugin\"", clip(a.Kind, 40))
 	}
 	if len(a.Payload) > 0 && !json.Valid(a.Payload) {
 		add("payload", "payload is not valid JSON; send a JSON template such as {\"userId\": \"{{ profile.id }}\"}")
 	}
-	validateAuth(a.Auth, add)
-	validateHeaders(a, add)
 
 	switch t := a.Timeout.D(); {
 	case t < 0:
@@ -87,6 +100,41 @@ func ValidateAction(a *model.Action) apierr.List {
 		add("rateLimit", "rateLimit %g is above %d calls per second; use 0 for no cap", r, MaxRateLimit)
 	}
 	return errs
+}
+
+// validatePluginAction checks what is particular to an action served by an action plugin: the
+// plugin makes its own calls, so the REST fields must be absent, and the plugin version is
+// pinned so that an upload never changes what a live journey does. Whether the plugin exists is
+// for the caller to check (it needs the metadata).
+func validatePluginAction(a *model.Action, add func(field, format string, args ...any)) {
+	if a.Method != "" {
+		add("method", "a plugin action has no method; remove it (the plugin makes its own calls)")
+	}
+	if a.URL != "" {
+		add("url", "a plugin action has no url; remove it (the plugin makes its own calls; its config says where)")
+	}
+	if len(a.Headers) > 0 {
+		add("headers", "a plugin action has no headers; remove them (the plugin sets its own)")
+	}
+	if a.Auth != nil && a.Auth.Type != "" && a.Auth.Type != model.AuthNone {
+		add("auth", "a plugin action has no auth; set the plugin's secrets with PUT /v1/plugins/{name} instead")
+	}
+	if a.Plugin == nil {
+		add("plugin", "plugin is required for a plugin action: {\"name\":\"crm-sync\",\"version\":\"1.0.0\"}")
+		return
+	}
+	if strings.TrimSpace(a.Plugin.Name) == "" {
+		add("plugin.name", "plugin.name is required: the name of an uploaded plugin with the kind \"action\" (see GET /v1/plugins)")
+	}
+	if strings.TrimSpace(a.Plugin.Version) == "" {
+		add("plugin.version", "plugin.version is required: pin the version the action calls, such as \"1.0.0\", so that a new upload does not change it")
+	}
+	if c := bytes.TrimSpace(a.Plugin.Config); len(c) > 0 && string(c) != "null" {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(c, &obj) != nil {
+			add("plugin.config", "plugin.config must be a JSON object, such as {\"list\":\"vip\"}")
+		}
+	}
 }
 
 func validID(id string) bool {

@@ -172,3 +172,86 @@ func TestValidateActionReportsEveryProblemAtOnce(t *testing.T) {
 		t.Errorf("ValidateAction(nil) = %v, want one error", errs)
 	}
 }
+
+func validPluginAction() *model.Action {
+	return &model.Action{
+		ID:      "crm-sync",
+		Name:    "Sync to CRM",
+		Kind:    model.ActionPlugin,
+		Plugin:  &model.PluginRef{Name: "crm-sync", Version: "1.0.0", Config: json.RawMessage(`{"list":"vip"}`)},
+		Payload: json.RawMessage(`{"email":"{{ event.data.email }}"}`),
+		Timeout: d(5 * time.Second),
+		Retry:   model.RetryPolicy{MaxAttempts: 3},
+	}
+}
+
+func TestValidateActionAcceptsPluginActions(t *testing.T) {
+	tests := map[string]func(a *model.Action){
+		"as is":          func(a *model.Action) {},
+		"no payload":     func(a *model.Action) { a.Payload = nil },
+		"no config":      func(a *model.Action) { a.Plugin.Config = nil },
+		"null config":    func(a *model.Action) { a.Plugin.Config = json.RawMessage(`null`) },
+		"auth none":      func(a *model.Action) { a.Auth = &model.ActionAuth{Type: model.AuthNone} },
+		"explicit rest":  func(a *model.Action) { *a = *validAction(); a.Kind = model.ActionREST },
+		"rest, no kind":  func(a *model.Action) { *a = *validAction() },
+		"zero retry etc": func(a *model.Action) { a.Retry, a.Timeout, a.RateLimit = model.RetryPolicy{}, 0, 0 },
+	}
+	for name, mutate := range tests {
+		a := validPluginAction()
+		mutate(a)
+		if errs := ValidateAction(a); errs != nil {
+			t.Errorf("%s: ValidateAction = %v, want no errors", name, errs)
+		}
+	}
+}
+
+func TestValidatePluginActionReportsEachField(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(a *model.Action)
+		fields []string
+		hint   string
+	}{
+		{"unknown kind", func(a *model.Action) { a.Kind = "grpc" }, []string{"kind"}, `"rest" (the default) or "plugin"`},
+		{"no plugin", func(a *model.Action) { a.Plugin = nil }, []string{"plugin"}, "required"},
+		{"no plugin name", func(a *model.Action) { a.Plugin.Name = " " }, []string{"plugin.name"}, "GET /v1/plugins"},
+		{"version not pinned", func(a *model.Action) { a.Plugin.Version = "" }, []string{"plugin.version"}, "pin the version"},
+		{"config not an object", func(a *model.Action) { a.Plugin.Config = json.RawMessage(`[1]`) }, []string{"plugin.config"}, "JSON object"},
+		{"method set", func(a *model.Action) { a.Method = "POST" }, []string{"method"}, "no method"},
+		{"url set", func(a *model.Action) { a.URL = "https://x.example.com" }, []string{"url"}, "no url"},
+		{"headers set", func(a *model.Action) { a.Headers = map[string]string{"X-A": "1"} }, []string{"headers"}, "no headers"},
+		{"auth set", func(a *model.Action) { a.Auth = &model.ActionAuth{Type: "bearer", Token: "t"} }, []string{"auth"}, "PUT /v1/plugins"},
+		{"bad payload", func(a *model.Action) { a.Payload = json.RawMessage(`{`) }, []string{"payload"}, "not valid JSON"},
+		{"bad retry", func(a *model.Action) { a.Retry.MaxAttempts = 50 }, []string{"retry.maxAttempts"}, "up to 20"},
+		{"bad id", func(a *model.Action) { a.ID = "Crm" }, []string{"id"}, "a-z"},
+		{"rest action with a plugin", func(a *model.Action) {
+			p := a.Plugin
+			*a = *validAction()
+			a.Plugin = p
+		}, []string{"plugin"}, `kind "plugin"`},
+		{"rest action keeps its checks", func(a *model.Action) {
+			*a = *validAction()
+			a.Kind, a.URL = model.ActionREST, ""
+		}, []string{"url"}, "required"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := validPluginAction()
+			tc.mutate(a)
+			errs := ValidateAction(a)
+			var fields []string
+			for _, e := range errs {
+				fields = append(fields, e.Field)
+				if e.Status != http.StatusUnprocessableEntity || e.Code != apierr.InvalidRequest || e.Message == "" {
+					t.Errorf("error %+v: want status 422, code %s and a message", e, apierr.InvalidRequest)
+				}
+			}
+			if !slices.Equal(fields, tc.fields) {
+				t.Fatalf("fields %v (%v), want exactly %v", fields, errs, tc.fields)
+			}
+			if !strings.Contains(errs[0].Message, tc.hint) {
+				t.Errorf("message %q, want it to say %q", errs[0].Message, tc.hint)
+			}
+		})
+	}
+}

@@ -43,8 +43,10 @@ func checkAction(a *model.Action) error {
 	if err != nil {
 		return err
 	}
-	if _, err := env.CompileStringTemplate(a.URL); err != nil {
-		return withField(err, "url")
+	if a.Kind != model.ActionPlugin {
+		if _, err := env.CompileStringTemplate(a.URL); err != nil {
+			return withField(err, "url")
+		}
 	}
 	if len(a.Payload) > 0 {
 		if _, err := env.CompileJSONTemplate(a.Payload); err != nil {
@@ -52,6 +54,16 @@ func checkAction(a *model.Action) error {
 		}
 	}
 	return nil
+}
+
+// checkActionPlugin checks that a plugin action's pinned plugin version exists and implements
+// the kind "action". Called under the metadata write lock, so the plugin cannot go in between.
+func (s *Server) checkActionPlugin(a *model.Action) error {
+	if a.Kind != model.ActionPlugin || a.Plugin == nil {
+		return nil
+	}
+	_, err := s.resolvePlugin(a.Plugin, "action")
+	return err
 }
 
 func withField(err error, field string) error {
@@ -100,6 +112,9 @@ func (s *Server) createAction(ctx *fasthttp.RequestCtx) {
 		err := s.d.Meta.Update(meta.KindAction, a.ID, func(cur []byte, tx *meta.Tx) (any, error) {
 			if cur != nil {
 				return nil, apierr.New(409, apierr.AlreadyExists, "id", "action %q already exists; update it with PUT", a.ID)
+			}
+			if err := s.checkActionPlugin(&a); err != nil {
+				return nil, err
 			}
 			return &a, nil
 		})
@@ -163,6 +178,9 @@ func (s *Server) updateAction(ctx *fasthttp.RequestCtx) {
 		if err := checkAction(&a); err != nil {
 			return nil, err
 		}
+		if err := s.checkActionPlugin(&a); err != nil {
+			return nil, err
+		}
 		if err := s.breaksPublished(overlay{base: s.d.Catalog.Current(), action: &a}); err != nil {
 			return nil, err
 		}
@@ -214,6 +232,10 @@ func (s *Server) testAction(ctx *fasthttp.RequestCtx) {
 	}
 	act := &expr.Activation{Event: orMap(in.Event), Profile: orMap(in.Profile), Vars: orMap(in.Vars),
 		Journey: map[string]any{"id": "test", "version": int64(0), "nodeId": "test"}, Now: time.Now().UTC()}
+	if a.Kind == model.ActionPlugin {
+		s.testPluginAction(ctx, a, env, act)
+		return
+	}
 	ut, err := env.CompileStringTemplate(a.URL)
 	if err != nil {
 		writeErr(ctx, withField(err, "url"))
@@ -245,6 +267,48 @@ func (s *Server) testAction(ctx *fasthttp.RequestCtx) {
 	}
 	writeJSON(ctx, status, map[string]any{"ok": out.OK, "status": out.Status, "retryable": out.Retryable, "error": out.Err,
 		"request": map[string]any{"method": a.Method, "url": u, "body": json.RawMessage(orNull(body))}})
+}
+
+// testPluginAction renders a plugin action's payload for a sample and calls its plugin once,
+// with the installation's secrets and config (the action's config merged over it).
+func (s *Server) testPluginAction(ctx *fasthttp.RequestCtx, a *model.Action, env *expr.Env, act *expr.Activation) {
+	if !s.pluginsEnabled(ctx) {
+		return
+	}
+	body := []byte("{}")
+	if len(a.Payload) > 0 {
+		pt, err := env.CompileJSONTemplate(a.Payload)
+		if err != nil {
+			writeErr(ctx, withField(err, "payload"))
+			return
+		}
+		if body, err = pt.Render(act); err != nil {
+			writeErr(ctx, apierr.New(422, apierr.InvalidExpression, "payload", "could not render the payload for this sample: %v", err))
+			return
+		}
+	}
+	p, err := s.loadPlugin(a.Plugin.Name)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	config, err := mergeConfig(p.Config, a.Plugin.Config)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	key := "test-" + hashID(string(body)+time.Now().String())
+	input, _ := json.Marshal(map[string]any{"idempotencyKey": key, "attempt": 1, "payload": json.RawMessage(body), "profile": act.Profile})
+	cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := s.d.Plugins.Run(cctx, a.Plugin.Name, a.Plugin.Version, "action", input, config, p.Secrets)
+	status, errMsg := 200, ""
+	if run.Error != nil {
+		status, errMsg = 502, run.Error.Code+": "+run.Error.Message
+	}
+	writeJSON(ctx, status, map[string]any{"ok": run.Error == nil, "status": 0, "retryable": retryableRun(run.Error), "error": errMsg,
+		"request": map[string]any{"plugin": a.Plugin.Name, "version": a.Plugin.Version, "body": json.RawMessage(body)},
+		"plugin":  runResult(run)})
 }
 
 func orMap(m map[string]any) map[string]any {

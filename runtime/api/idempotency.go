@@ -26,13 +26,13 @@ const idempotencyTTL = 24 * time.Hour
 // idempotent runs a create handler at most once per Idempotency-Key: a retry with the same key
 // and body gets the first answer again; the same key with another body is refused.
 func (s *Server) idempotent(ctx *fasthttp.RequestCtx, h func()) {
-	key := string(ctx.Request.Header.Peek("Idempotency-Key"))
-	if key == "" {
-		h()
+	key, err := idempotencyKey(ctx)
+	if err != nil {
+		writeErr(ctx, err)
 		return
 	}
-	if len(key) > 255 {
-		writeErr(ctx, apierr.New(400, apierr.InvalidRequest, "Idempotency-Key", "Idempotency-Key must be at most 255 characters"))
+	if key == "" {
+		h()
 		return
 	}
 	body, err := s.readBody(ctx)
@@ -41,7 +41,25 @@ func (s *Server) idempotent(ctx *fasthttp.RequestCtx, h func()) {
 		return
 	}
 	sum := sha256.Sum256(body)
-	bodyHash := hex.EncodeToString(sum[:])
+	s.idempotentHashed(ctx, key, hex.EncodeToString(sum[:]), h)
+}
+
+// idempotencyKey returns the request's Idempotency-Key ("" when none).
+func idempotencyKey(ctx *fasthttp.RequestCtx) (string, error) {
+	key := string(ctx.Request.Header.Peek("Idempotency-Key"))
+	if len(key) > 255 {
+		return "", apierr.New(400, apierr.InvalidRequest, "Idempotency-Key", "Idempotency-Key must be at most 255 characters")
+	}
+	return key, nil
+}
+
+// idempotentHashed is idempotent for a handler that read the body itself (a plugin upload,
+// streamed past the JSON body limit): bodyHash is the hex sha256 of the whole body.
+func (s *Server) idempotentHashed(ctx *fasthttp.RequestCtx, key, bodyHash string, h func()) {
+	if key == "" {
+		h()
+		return
+	}
 	id := hashID(string(ctx.Path()) + "\x00" + key)
 	var rec idemRecord
 	if err := s.d.Meta.Get(meta.KindIdempotency, id, &rec); err == nil && time.Since(rec.At) < idempotencyTTL {

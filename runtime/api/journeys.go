@@ -212,7 +212,10 @@ func (s *Server) publishJourney(ctx *fasthttp.RequestCtx) {
 		if _, errs := s.compileDraft(j); len(errs) > 0 {
 			return errs
 		}
-		published = model.JourneyVersion{JourneyID: j.ID, Version: j.Versions + 1, Name: j.Name, Definition: *j.Draft, PublishedAt: time.Now().UTC()}
+		// Plugin references without a version are pinned to the latest now: a version keeps
+		// calling the plugin it was published with.
+		pinned := journey.Pin(j.Draft, s.d.Catalog.Current())
+		published = model.JourneyVersion{JourneyID: j.ID, Version: j.Versions + 1, Name: j.Name, Definition: *pinned, PublishedAt: time.Now().UTC()}
 		// The version and the journey pointing at it commit in one batch.
 		if err := tx.Put(meta.KindJourneyVersion, versionID(j.ID, published.Version), &published); err != nil {
 			return err

@@ -114,6 +114,8 @@ type Deps struct {
 	Catalog *catalog.Catalog
 	Keys    *auth.Keys
 	Tester  ActionTester
+	// Plugins checks uploads and runs test calls; nil answers 503 where it is needed.
+	Plugins PluginHost
 	// Extra routes (the demo sink) mounted as-is, without auth.
 	Extra map[string]fasthttp.RequestHandler
 	Log   *slog.Logger
@@ -257,6 +259,20 @@ func (s *Server) register(r *router.Router) {
 	s.handle(r, "GET", "/v1/dead-letters", model.RoleViewer, s.deadLetters)
 	s.handle(r, "POST", "/v1/dead-letters/{id}/retry", model.RoleEditor, s.retryDeadLetter)
 	s.handle(r, "DELETE", "/v1/dead-letters/{id}", model.RoleEditor, s.deleteDeadLetter)
+
+	s.handle(r, "GET", "/v1/plugins", model.RoleViewer, s.listPlugins)
+	s.handle(r, "POST", "/v1/plugins", model.RoleEditor, s.uploadPlugin)
+	s.handle(r, "GET", "/v1/plugins/{name}", model.RoleViewer, s.getPlugin)
+	s.handle(r, "PUT", "/v1/plugins/{name}", model.RoleEditor, s.updatePlugin)
+	s.handle(r, "DELETE", "/v1/plugins/{name}", model.RoleEditor, s.deletePlugin)
+	s.handle(r, "GET", "/v1/plugins/{name}/versions/{version}/module", model.RoleEditor, s.getPluginModule)
+	s.handle(r, "POST", "/v1/plugins/{name}/versions/{version}/run", model.RoleEditor, s.runPlugin)
+
+	s.handle(r, "GET", "/v1/data-sources", model.RoleViewer, s.listDataSources)
+	s.handle(r, "POST", "/v1/data-sources", model.RoleEditor, s.createDataSource)
+	s.handle(r, "GET", "/v1/data-sources/{id}", model.RoleViewer, s.getDataSource)
+	s.handle(r, "PUT", "/v1/data-sources/{id}", model.RoleEditor, s.updateDataSource)
+	s.handle(r, "DELETE", "/v1/data-sources/{id}", model.RoleEditor, s.deleteDataSource)
 
 	s.handle(r, "GET", "/v1/journeys", model.RoleViewer, s.listJourneys)
 	s.handle(r, "POST", "/v1/journeys", model.RoleEditor, s.createJourney)

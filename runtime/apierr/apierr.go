@@ -48,6 +48,14 @@ const (
 	InUse              Code = "in_use"              // 409: the resource is referenced by something live
 )
 
+// The catalogue, continued (plugins and data sources). WARNING: ONLY APPEND.
+const (
+	PluginInvalid Code = "plugin_invalid"        // 422: an uploaded plugin's module or manifest is refused (field says which)
+	PluginExists  Code = "plugin_version_exists" // 409: that plugin name and version was uploaded with other bytes
+	PluginInUse   Code = "plugin_in_use"         // 409: actions, data sources or journeys use the plugin
+	UnknownPlugin Code = "unknown_plugin"        // 422: a reference names a plugin or version that does not exist or lacks the kind
+)
+
 // Error is one API error: an HTTP status, a stable code, a message that says what went wrong and
 // what to do, and the path of the field concerned (empty when it concerns the whole request).
 type Error struct {

@@ -590,3 +590,32 @@ func (c *compiler) checkInstantLoops() {
 		}
 	}
 }
+
+// Pin returns a copy of def in which every plugin reference without a version names the latest
+// uploaded version, so that a published version keeps calling the plugin it was published
+// with. def itself is not changed.
+func Pin(def *model.Definition, r Resolver) *model.Definition {
+	out := *def
+	out.Nodes = append([]model.Node(nil), def.Nodes...)
+	for i := range out.Nodes {
+		n := &out.Nodes[i]
+		var copied bool
+		for j, b := range n.Branches {
+			if b.Plugin == nil || b.Plugin.Version != "" {
+				continue
+			}
+			v, ok := r.Plugin(b.Plugin.Name, "")
+			if !ok {
+				continue
+			}
+			if !copied {
+				n.Branches = append([]model.Branch(nil), n.Branches...)
+				copied = true
+			}
+			ref := *b.Plugin
+			ref.Version = v.Version
+			n.Branches[j].Plugin = &ref
+		}
+	}
+	return &out
+}

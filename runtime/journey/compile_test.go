@@ -177,11 +177,11 @@ func TestCompileRejectsInvalidJourneys(t *testing.T) {
 		{"branch with neither expression nor window", `{"nodes":[
 			{"id":"start","kind":"event","event":"signup","next":"check"},
 			{"id":"check","kind":"condition","branches":[{"id":"a","next":"end"}],"else":"end"},
-			{"id":"end","kind":"end"}]}`, apierr.JourneyInvalid, "nodes[1].branches[0].expression", "check", "needs an expression or a timeWindow"},
+			{"id":"end","kind":"end"}]}`, apierr.JourneyInvalid, "nodes[1].branches[0].expression", "check", "needs an expression, a timeWindow or a plugin"},
 		{"branch with both expression and window", `{"nodes":[
 			{"id":"start","kind":"event","event":"signup","next":"check"},
 			{"id":"check","kind":"condition","branches":[{"id":"a","expression":"true","timeWindow":{"start":"09:00","end":"17:00"},"next":"end"}],"else":"end"},
-			{"id":"end","kind":"end"}]}`, apierr.JourneyInvalid, "nodes[1].branches[0]", "check", "not both"},
+			{"id":"end","kind":"end"}]}`, apierr.JourneyInvalid, "nodes[1].branches[0]", "check", "one of expression, timeWindow or plugin"},
 		{"CEL syntax error", `{"nodes":[
 			{"id":"start","kind":"event","event":"signup","next":"check"},
 			{"id":"check","kind":"condition","branches":[{"id":"a","expression":"event.data.plan ==","next":"end"}],"else":"end"},
