@@ -3,5 +3,6 @@
 set -euo pipefail
 out=${1:?usage: build.sh OUTDIR}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 cd "$(dirname "$0")"
-GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o "$(realpath "$out")/weather.wasm" .
+GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o "$out/weather.wasm" .

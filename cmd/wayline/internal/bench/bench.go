@@ -24,8 +24,10 @@ type Config struct {
 	Binary string
 	// URL and Key target a running node instead (its CPU and memory are then not measured).
 	URL, Key string
-	// Workloads to run, in order: "noop", "demo", "waits" (default all).
+	// Workloads to run, in order: "noop", "demo", "waits", "plugins" (default all).
 	Workloads []string
+	// PluginDir holds the plugin modules `make plugins` builds (default bin/plugins).
+	PluginDir string
 	// Duration of each timed phase, after Warmup.
 	Duration, Warmup time.Duration
 	// Conns is the single-event shape's concurrent requests; Streams the NDJSON shape's batches
@@ -42,7 +44,10 @@ type Config struct {
 
 func (c *Config) fill() {
 	if len(c.Workloads) == 0 {
-		c.Workloads = []string{"noop", "demo", "waits"}
+		c.Workloads = []string{"noop", "demo", "waits", "plugins"}
+	}
+	if c.PluginDir == "" {
+		c.PluginDir = "bin/plugins"
 	}
 	if c.Duration == 0 {
 		c.Duration = 10 * time.Second
@@ -79,8 +84,8 @@ func (c Config) Validate() error {
 		return errors.New("bench: --url needs --key (an ingest, editor or admin key; admin to create the bench workspace)")
 	}
 	for _, w := range c.Workloads {
-		if w != "noop" && w != "demo" && w != "waits" {
-			return fmt.Errorf("bench: unknown workload %q: use noop, demo or waits", w)
+		if w != "noop" && w != "demo" && w != "waits" && w != "plugins" {
+			return fmt.Errorf("bench: unknown workload %q: use noop, demo, waits or plugins", w)
 		}
 	}
 	if c.Duration < 0 || c.Warmup < 0 || c.Conns < 0 || c.Streams < 0 || c.Batch < 0 || c.WaitInstances < 0 || c.WaitSpread < 0 {
@@ -162,6 +167,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		httpCeiling[sh] = r.rate
 		return r.rate
 	}
+	var demoNDJSON float64 // the CEL twin of the plugin workload
 	for _, w := range cfg.Workloads {
 		switch w {
 		case "noop", "demo":
@@ -200,6 +206,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if ph.half {
 					row.Shape = fmt.Sprintf("single events paced at half that (%.0f/s)", pace)
 				}
+				if w == "demo" && sh == shapeNDJSON {
+					demoNDJSON = r.rate
+				}
 				if before.ok && after.ok {
 					row.CPU = (after.cpu - before.cpu).Seconds() / (cfg.Warmup + r.elapsed).Seconds()
 					row.PeakRSS = after.peakRSS
@@ -221,6 +230,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return nil, err
 			}
 			rep.Rows = append(rep.Rows, row)
+		case "plugins":
+			rows, err := runPlugins(ctx, cfg, n, sk, demoNDJSON)
+			if err != nil {
+				return nil, err
+			}
+			rep.Rows = append(rep.Rows, rows...)
 		}
 	}
 	if !cfg.SkipCeilings {
