@@ -3,6 +3,7 @@
 package wayline
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"unsafe"
@@ -85,23 +86,13 @@ func wcondition(ptr, n int32) int64 {
 	if conditionFn == nil {
 		return respond(nil, &Error{abi.ErrInternal, "no condition handler registered (call wayline.HandleCondition in init)"})
 	}
-	var in ConditionInput
-	if err := decode(ptr, n, &in); err != nil {
-		return respond(nil, err)
-	}
-	return respond(conditionFn(&in))
+	return respond(conditionFn(input(ptr, n)))
 }
 
 type batchInput struct {
-	ABI    int             `json:"abi"`
-	Kind   string          `json:"kind"`
-	Config json.RawMessage `json:"config"`
-	Now    string          `json:"now"`
-	Items  []struct {
-		Event   Event          `json:"event"`
-		Profile Profile        `json:"profile"`
-		Vars    map[string]any `json:"vars"`
-	} `json:"items"`
+	Config json.RawMessage   `json:"config"`
+	Now    string            `json:"now"`
+	Items  []json.RawMessage `json:"items"`
 }
 
 type batchResult struct {
@@ -115,6 +106,9 @@ type batchError struct {
 	Message string `json:"message"`
 }
 
+// wconditionBatch answers each item with the one-item handler: an item becomes a one-item
+// input by splicing the batch's shared config and now into its object.
+//
 //go:wasmexport wayline_condition_batch
 func wconditionBatch(ptr, n int32) int64 {
 	if conditionFn == nil {
@@ -124,12 +118,27 @@ func wconditionBatch(ptr, n int32) int64 {
 	if err := decode(ptr, n, &in); err != nil {
 		return respond(nil, err)
 	}
+	if len(in.Config) == 0 {
+		in.Config = json.RawMessage("{}")
+	}
+	now, _ := json.Marshal(in.Now)
+	head := append(append(append([]byte(`{"abi":1,"kind":"condition","config":`), in.Config...), `,"now":`...), now...)
 	out := struct {
 		Results []batchResult `json:"results"`
 	}{Results: make([]batchResult, len(in.Items))}
+	var one []byte
 	for i, it := range in.Items {
-		one := ConditionInput{ABI: in.ABI, Kind: in.Kind, Config: in.Config, Event: it.Event, Profile: it.Profile, Vars: it.Vars, Now: in.Now}
-		r, err := conditionFn(&one)
+		body := bytes.TrimSpace(it)
+		if len(body) < 2 || body[0] != '{' {
+			out.Results[i].Error = &batchError{int32(abi.ErrInvalidInput), "an item is not an object"}
+			continue
+		}
+		one = append(one[:0], head...)
+		if inner := bytes.TrimSpace(body[1:]); len(inner) > 0 && inner[0] != '}' {
+			one = append(one, ',')
+		}
+		one = append(one, body[1:]...)
+		r, err := conditionFn(one)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {

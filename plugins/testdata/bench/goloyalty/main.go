@@ -10,19 +10,25 @@ import (
 
 var thresholds = map[string]float64{"bronze": 0, "silver": 500, "gold": 1000}
 
+// input names only what the condition reads (wayline.HandleConditionOf decodes into it).
+type input struct {
+	Config struct {
+		Tier string `json:"tier"`
+	} `json:"config"`
+	Profile struct {
+		Attributes struct {
+			Points float64 `json:"points"`
+		} `json:"attributes"`
+	} `json:"profile"`
+}
+
 func init() {
-	wayline.HandleCondition(func(in *wayline.ConditionInput) (wayline.ConditionOutput, error) {
-		var cfg struct {
-			Tier string `json:"tier"`
-		}
-		if err := wayline.DecodeConfig(in.Config, &cfg); err != nil {
-			return wayline.ConditionOutput{}, err
-		}
-		min, ok := thresholds[cfg.Tier]
+	wayline.HandleConditionOf(func(in *input) (wayline.ConditionOutput, error) {
+		min, ok := thresholds[in.Config.Tier]
 		if !ok {
-			return wayline.ConditionOutput{}, wayline.InvalidConfig("config.tier must be bronze, silver or gold, not %q", cfg.Tier)
+			return wayline.ConditionOutput{}, wayline.InvalidConfig("config.tier must be bronze, silver or gold, not %q", in.Config.Tier)
 		}
-		points, _ := in.Profile.Attributes["points"].(float64)
+		points := in.Profile.Attributes.Points
 		return wayline.ConditionOutput{Result: points >= min, Reason: fmt.Sprintf("points %g", points)}, nil
 	})
 }
