@@ -11,8 +11,8 @@ TEST_FLAGS ?= -tags invariants -timeout 15m
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## build bin/wayline
-	$(GO) build -o $(BIN) ./cmd/wayline
+build: designer ## build bin/wayline, the web designer embedded (Node.js builds it; `go build ./cmd/wayline` alone embeds a placeholder)
+	$(GO) build -tags designer -o $(BIN) ./cmd/wayline
 
 run: build ## start one node with the demo workspace on http://127.0.0.1:8080 (data in ./wayline-data)
 	./$(BIN) serve --demo
@@ -27,6 +27,27 @@ test: plugins ## run every test (Go unit, fuzz smoke, plugin conformance, end-to
 	@command -v node >/dev/null || { echo "installing Node.js for the JavaScript client's tests"; apt-get update -qq && apt-get install -y -qq nodejs; }
 	WAYLINE_BIN=$(CURDIR)/$(BIN) sdk/client/js/test/run.sh
 	cd sdk/assemblyscript && npm ci --silent --no-audit --no-fund && npm test --silent
+	$(MAKE) designer-test
+
+.PHONY: designer designer-test
+DESIGNER_SRC := $(shell find designer/src designer/index.html designer/vite.config.ts designer/tsconfig.json -type f 2>/dev/null)
+
+# npm ci only when the lock file changed (npm ci writes node_modules/.package-lock.json).
+designer/node_modules/.package-lock.json: designer/package-lock.json
+	@command -v npm >/dev/null || { echo "installing Node.js for the designer"; apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd designer && npm ci --no-audit --no-fund
+	@touch $@
+
+designer/dist/index.html: designer/node_modules/.package-lock.json $(DESIGNER_SRC)
+	cd designer && npx tsc --noEmit -p . && npx vite build
+
+designer: designer/dist/index.html ## build the web designer (TypeScript, React, Vite) into designer/dist
+
+designer-test: designer ## the designer's unit tests (Vitest) and its browser end-to-end test (Debian's Chromium, installed when missing) against a real node
+	cd designer && npx vitest run
+	@test -x /usr/bin/chromium || { echo "installing Chromium for the designer's browser test"; apt-get update -qq && apt-get install -y -qq chromium; }
+	$(GO) build -tags designer -o bin/wayline-designer ./cmd/wayline
+	cd designer && WAYLINE_BIN=$(CURDIR)/bin/wayline-designer E2E_OUT=$(CURDIR)/bin/e2e node e2e/run.mjs
 
 test-short: ## unit tests only
 	$(GO) test -short ./...

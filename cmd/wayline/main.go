@@ -14,6 +14,7 @@ Usage:
   wayline send [FILE|-]     stream NDJSON events to a node (see wayline send -h)
   wayline bench [flags]     measure a node against bare fasthttp and Pebble (see wayline bench -h)
   wayline plugin COMMAND    push, list or test Wasm plugins (see wayline plugin help)
+  wayline users COMMAND     add, list or delete designer users (see wayline users help)
   wayline version           print the version
 
 Every serve flag has a WAYLINE_* environment variable (flag --data is WAYLINE_DATA).
@@ -37,6 +38,8 @@ func main() {
 		os.Exit(benchCmd(args[1:]))
 	case "plugin", "plugins":
 		os.Exit(pluginCmd(args[1:]))
+	case "users", "user":
+		os.Exit(usersCmd(args[1:]))
 	case "version", "--version":
 		fmt.Println("wayline", version)
 	case "help", "-h", "--help":

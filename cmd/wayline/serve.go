@@ -17,6 +17,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wayline/wayline/designer"
 	"github.com/wayline/wayline/runtime/actions"
 	"github.com/wayline/wayline/runtime/api"
 	"github.com/wayline/wayline/runtime/auth"
@@ -27,10 +28,12 @@ import (
 	"github.com/wayline/wayline/runtime/meta"
 	"github.com/wayline/wayline/runtime/model"
 	"github.com/wayline/wayline/runtime/store"
+	"github.com/wayline/wayline/runtime/users"
 )
 
 type serveFlags struct {
 	data, listen, adminKey, logLevel string
+	adminUser, adminPassword         string
 	cpuProfile                       string
 	demo                             bool
 	partitions                       int
@@ -60,6 +63,8 @@ func serve(args []string) int {
 	fs.StringVar(&f.data, "data", "wayline-data", "data directory (Pebble store)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HOST:PORT for the API")
 	fs.StringVar(&f.adminKey, "admin-key", "", "initial admin API key (for automation); without it the first start prints a new one")
+	fs.StringVar(&f.adminUser, "admin-user", "admin", "username of the first designer user (an admin), created when the node has no users")
+	fs.StringVar(&f.adminPassword, "admin-password", "", "password of the first designer user (for automation); without it the first start prints a new one")
 	fs.BoolVar(&f.demo, "demo", false, "load the demo workspace (event types, a REST action to the built-in sink at /demo/sink, a live journey)")
 	fs.IntVar(&f.partitions, "partitions", engine.DefaultConfig().Partitions, "partition count, fixed when the data directory is created")
 	fs.DurationVar(&f.dedupeWindow, "dedupe-window", engine.DefaultConfig().DedupeWindow, "how long event ids are remembered for de-duplication")
@@ -138,6 +143,13 @@ func run(f serveFlags, log *slog.Logger) error {
 	if err := bootstrapAdmin(keys, f.adminKey); err != nil {
 		return err
 	}
+	people, err := users.New(md, users.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	if err := bootstrapAdminUser(people, f.adminUser, f.adminPassword); err != nil {
+		return err
+	}
 	// Closed after the engine stops (defers run in reverse).
 	pluginsHost, registry, err := newPluginHost(md, filepath.Join(f.data, "plugin-cache"), splitList(f.allowNet), log)
 	if err != nil {
@@ -172,13 +184,17 @@ func run(f serveFlags, log *slog.Logger) error {
 	// Deferred after st.Close, so it runs before it on every way out, a panic included: the
 	// workers must be stopped before the store closes under them. Stop is idempotent.
 	defer eng.Stop()
-	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Plugins: pluginsHost, Extra: extra, Log: log})
+	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Plugins: pluginsHost,
+		Users: people, Designer: designer.FS(), Extra: extra, Log: log})
 	if err != nil {
 		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(os.Stderr, "wayline %s: listening on http://%s (data in %s, %d partitions)\n", version, ln.Addr(), f.data, eng.Partitions())
+	if designer.Built {
+		fmt.Fprintf(os.Stderr, "designer: http://%s/\n", ln.Addr())
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
@@ -223,5 +239,25 @@ func bootstrapAdmin(keys *auth.Keys, given string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "\n  Admin API key (shown once; only its hash is stored):\n\n    %s\n\n  export WAYLINE_KEY=%s\n\n", secret, secret)
+	return nil
+}
+
+// bootstrapAdminUser makes sure someone can sign in to the designer: when the node has no users
+// it creates an admin with the given password, or a new one printed once.
+func bootstrapAdminUser(people *users.Store, name, password string) error {
+	if people.Count() > 0 {
+		return nil
+	}
+	printed := password == ""
+	if printed {
+		password = users.NewPassword()
+	}
+	u, err := people.Create(name, model.RoleAdmin, password)
+	if err != nil {
+		return fmt.Errorf("the first designer user (--admin-user, --admin-password): %w", err)
+	}
+	if printed {
+		fmt.Fprintf(os.Stderr, "\n  Designer sign-in (shown once; only an argon2id hash is stored):\n\n    user %s  password %s\n\n", u.Username, password)
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"reflect"
@@ -31,6 +32,7 @@ import (
 	"github.com/wayline/wayline/runtime/ingest"
 	"github.com/wayline/wayline/runtime/meta"
 	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/users"
 )
 
 //go:embed openapi.json
@@ -116,6 +118,10 @@ type Deps struct {
 	Tester  ActionTester
 	// Plugins checks uploads and runs test calls; nil answers 503 where it is needed.
 	Plugins PluginHost
+	// Users signs people in (sessions for the designer); nil: only API keys authenticate.
+	Users *users.Store
+	// Designer is the built web designer (index.html and assets/), served at /; nil: not served.
+	Designer fs.FS
 	// Extra routes (the demo sink) mounted as-is, without auth.
 	Extra map[string]fasthttp.RequestHandler
 	Log   *slog.Logger
@@ -130,8 +136,10 @@ type Server struct {
 	routes  []Route
 	recent  *recentEvents
 	limiter *ipLimiter
-	metrics *metrics
-	ready   atomic.Bool
+	// signInLimiter bounds password attempts per client IP.
+	signInLimiter *ipLimiter
+	metrics       *metrics
+	ready         atomic.Bool
 
 	stop     chan struct{} // closed by Shutdown: ends housekeeping
 	stopOnce sync.Once
@@ -152,7 +160,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Log = slog.Default()
 	}
 	s := &Server{cfg: cfg, d: d, log: d.Log, recent: newRecentEvents(cfg.RecentEvents),
-		limiter: newIPLimiter(cfg.PublicRate, cfg.PublicBurst), metrics: newMetrics(d.Engine), stop: make(chan struct{})}
+		limiter: newIPLimiter(cfg.PublicRate, cfg.PublicBurst), signInLimiter: newIPLimiter(signInRate, signInBurst), metrics: newMetrics(d.Engine), stop: make(chan struct{})}
 	r := router.New()
 	r.HandleMethodNotAllowed = true
 	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
@@ -166,6 +174,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		writeErr(ctx, apierr.New(500, apierr.Internal, "", "internal error; please report it with the request that caused it"))
 	}
 	s.register(r)
+	s.registerDesigner(r)
 	// In path order: the router refuses "/x" after "/x/{rest:*}" (which claims "/x" for its
 	// redirect), and map order is random.
 	extra := make([]string, 0, len(d.Extra))
@@ -240,6 +249,15 @@ func (s *Server) register(r *router.Router) {
 	s.handle(r, "OPTIONS", "/v1/events", "", cors(func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(204) }))
 	s.handle(r, "GET", "/v1/events/recent", model.RoleViewer, s.recentEvents)
 
+	s.handle(r, "POST", "/v1/sessions", "", s.signIn)
+	s.handle(r, "DELETE", "/v1/sessions/current", "", s.signOut)
+	s.handle(r, "GET", "/v1/me", model.RoleViewer, s.me)
+	s.handle(r, "GET", "/v1/users", model.RoleAdmin, s.listUsers)
+	s.handle(r, "POST", "/v1/users", model.RoleAdmin, s.createUser)
+	s.handle(r, "PUT", "/v1/users/{id}", model.RoleAdmin, s.updateUser)
+	s.handle(r, "DELETE", "/v1/users/{id}", model.RoleAdmin, s.deleteUser)
+	s.handle(r, "POST", "/v1/expressions/check", model.RoleViewer, s.checkExpression)
+
 	s.handle(r, "GET", "/v1/keys", model.RoleAdmin, s.listKeys)
 	s.handle(r, "POST", "/v1/keys", model.RoleAdmin, s.createKey)
 	s.handle(r, "DELETE", "/v1/keys/{id}", model.RoleAdmin, s.deleteKey)
@@ -306,6 +324,8 @@ type ctxKey int
 const (
 	keyCtx ctxKey = iota
 	bodyCtx
+	userCtx    // *users.User of a session-authenticated request
+	sessionCtx // the session token of a session-authenticated request
 )
 
 // bearer returns the presented API key ("" when none).
@@ -322,7 +342,14 @@ func (s *Server) authorize(role string, h fasthttp.RequestHandler) fasthttp.Requ
 	return func(ctx *fasthttp.RequestCtx) {
 		secret := bearer(ctx)
 		if secret == "" {
-			writeErr(ctx, apierr.New(401, apierr.Unauthenticated, "Authorization", "send an API key as \"Authorization: Bearer KEY\""))
+			// People: the designer's session cookie (and the CSRF header on writes).
+			if u, ok := s.sessionUser(ctx); ok {
+				if !auth.Allows(u.Role, role) {
+					writeErr(ctx, apierr.New(403, apierr.Forbidden, "", "this operation needs the %s role; you are signed in as %s", role, u.Role))
+					return
+				}
+				h(ctx)
+			}
 			return
 		}
 		key, ok := s.d.Keys.Lookup(secret)

@@ -56,6 +56,11 @@ const (
 	UnknownPlugin Code = "unknown_plugin"        // 422: a reference names a plugin or version that does not exist or lacks the kind
 )
 
+// The catalogue, continued (people and the designer). WARNING: ONLY APPEND.
+const (
+	CSRFInvalid Code = "csrf_invalid" // 403: a state-changing call with a session cookie lacks the X-CSRF-Token header or it is wrong
+)
+
 // Error is one API error: an HTTP status, a stable code, a message that says what went wrong and
 // what to do, and the path of the field concerned (empty when it concerns the whole request).
 type Error struct {

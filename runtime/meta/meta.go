@@ -28,6 +28,8 @@ const (
 	KindPlugin         = "plugin"    // model.Plugin by name
 	KindPluginBinary   = "pluginbin" // raw wasm bytes by sha256 (not JSON)
 	KindDataSource     = "datasource"
+	KindUser           = "user"    // users.User by username (people who sign in to the designer)
+	KindSession        = "session" // users.Session by the sha256 of its token
 )
 
 // ErrNotFound is returned when a record does not exist.
@@ -84,6 +86,11 @@ func (t *Tx) Put(kind, id string, v any) error {
 		return err
 	}
 	return t.b.Set(store.MetaKey(kind, id), b, nil)
+}
+
+// Delete stages the removal of a record (absent or not).
+func (t *Tx) Delete(kind, id string) error {
+	return t.b.Delete(store.MetaKey(kind, id), nil)
 }
 
 // PutRaw stages bytes as they are (a plugin binary), not JSON.
