@@ -175,4 +175,13 @@ func TestExamplePluginsChangeTheJourneyPath(t *testing.T) {
 	if a := rep["actions"].(map[string]any)["crm"].(map[string]any); a["sent"] != float64(1) {
 		t.Errorf("crm action report: %v", a)
 	}
+
+	// The live journey reads ds.weather.current: renaming the group would break it, so the
+	// change is refused.
+	r := n.call("PUT", "/v1/data-sources/weather", map[string]any{"id": "weather", "name": "Weather", "kind": "plugin",
+		"plugin": map[string]any{"name": "weather", "config": map[string]any{"baseUrl": services.URL}},
+		"groups": []any{map[string]any{"name": "now", "params": map[string]any{"city": "profile.attributes.city"}}}}, "If-Match", "1")
+	if r.status != 409 || !strings.Contains(string(r.body), "rewards") {
+		t.Errorf("renaming a group a live journey reads: %d %s", r.status, r.body)
+	}
 }

@@ -237,6 +237,10 @@ func (s *Server) updateDataSource(ctx *fasthttp.RequestCtx) {
 		if _, err := s.resolvePlugin(d.Plugin, "datasource"); err != nil {
 			return nil, err
 		}
+		// A group or field that a published journey reads must not disappear under it.
+		if err := s.breaksPublished(overlay{base: s.d.Catalog.Current(), source: &d}); err != nil {
+			return nil, err
+		}
 		d.Version, d.CreatedAt, d.UpdatedAt = old.Version+1, old.CreatedAt, time.Now().UTC()
 		return &d, nil
 	})

@@ -18,6 +18,7 @@ type overlay struct {
 	action *model.Action
 	event  *model.EventDefinition
 	schema *schema.Schema
+	source *model.DataSource
 }
 
 func (o overlay) EventDefinition(name string) (*model.EventDefinition, *schema.Schema, bool) {
@@ -38,7 +39,12 @@ func (o overlay) Plugin(name, version string) (model.PluginVersion, bool) {
 	return o.base.Plugin(name, version)
 }
 
-func (o overlay) DataSource(id string) (*model.DataSource, bool) { return o.base.DataSource(id) }
+func (o overlay) DataSource(id string) (*model.DataSource, bool) {
+	if o.source != nil && o.source.ID == id {
+		return o.source, true
+	}
+	return o.base.DataSource(id)
+}
 
 // breaksPublished compiles every published version that still has or takes instances (live
 // and stopped journeys) against a changed definition, and refuses the change when one of them
