@@ -89,7 +89,9 @@ func (s *syncBuffer) String() string {
 // startNode starts `wayline serve` and waits until /readyz answers.
 func startNode(t *testing.T, data, addr string, extra ...string) *node {
 	t.Helper()
-	args := append([]string{"serve", "--data", data, "--listen", addr, "--admin-key", testAdminKey}, extra...)
+	// The test sinks listen on loopback, which the outbound guard refuses unless allowed; a test
+	// that passes its own --allow-net overrides this one (the last value of a flag wins).
+	args := append([]string{"serve", "--data", data, "--listen", addr, "--admin-key", testAdminKey, "--allow-net", "127.0.0.1"}, extra...)
 	cmd := exec.Command(wayline(t), args...)
 	n := &node{t: t, cmd: cmd, url: "http://" + addr, addr: addr, data: data, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = n.stderr

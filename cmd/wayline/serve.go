@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
@@ -41,6 +42,7 @@ type serveFlags struct {
 	maxBody, maxBatch, maxDepth      int
 	shutdownTimeout                  time.Duration
 	allowNet                         string
+	publicURL                        string
 }
 
 // bindEnv lets WAYLINE_<FLAG_NAME> set any flag not given on the command line.
@@ -74,7 +76,8 @@ func serve(args []string) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole run to this file (for performance work)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for open requests")
-	fs.StringVar(&f.allowNet, "allow-net", "", "internal addresses or CIDR prefixes plugins may reach over HTTP, comma-separated (e.g. 127.0.0.1,10.0.0.0/8)")
+	fs.StringVar(&f.allowNet, "allow-net", "", "internal addresses or CIDR prefixes outbound calls (REST actions, data sources, channel providers, plugins) may reach, comma-separated (e.g. 127.0.0.1,10.0.0.0/8); other internal ones are refused")
+	fs.StringVar(&f.publicURL, "public-url", "", "the address recipients reach this node at, for links in messages (open pixel, clicks, unsubscribe); default http://LISTEN")
 	if err := bindEnv(fs); err != nil {
 		fmt.Fprintln(os.Stderr, "wayline serve:", err)
 		return 2
@@ -156,7 +159,13 @@ func run(f serveFlags, log *slog.Logger) error {
 		return err
 	}
 	defer pluginsHost.Close()
-	caller := actions.NewCaller(actions.DefaultSenderConfig())
+	guard, err := outboundGuard(f.allowNet, f.demo, ln.Addr())
+	if err != nil {
+		return err
+	}
+	senderCfg := actions.DefaultSenderConfig()
+	senderCfg.Guard = guard
+	caller := actions.NewCaller(senderCfg)
 	defer caller.Sender.Close()
 	eng, err := engine.New(st, engCfg, caller)
 	if err != nil {
@@ -172,6 +181,17 @@ func run(f serveFlags, log *slog.Logger) error {
 	eng.UseExtensions(runner, datasource.NewService(datasource.Config{},
 		map[string]datasource.Fetcher{model.DataSourcePlugin: datasource.PluginFetcher{Runner: runner}}))
 	extra := map[string]fasthttp.RequestHandler{}
+	publicURL := f.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	chans, chanRoutes, err := newChannels(md, guard, publicURL, eng)
+	if err != nil {
+		return err
+	}
+	defer chans.Close()
+	caller.Channels = chans
+	maps.Copy(extra, chanRoutes)
 	if f.demo {
 		sink := demosink.New(1000)
 		extra["/demo/sink"] = sink.Handler

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/wayline/wayline/runtime/channels"
 	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/model"
 	"github.com/wayline/wayline/runtime/pluginrun"
@@ -20,6 +21,8 @@ type Caller struct {
 	Limiter *Limiter
 	// Plugins runs plugin actions; nil fails them with a clear error.
 	Plugins pluginrun.Runner
+	// Channels sends email, SMS and push; nil fails them with a clear error.
+	Channels *channels.Service
 }
 
 var _ engine.Caller = (*Caller)(nil)
@@ -33,6 +36,14 @@ func NewCaller(cfg SenderConfig) *Caller {
 func (c *Caller) Call(ctx context.Context, a *model.Action, req engine.CallRequest) engine.CallOutcome {
 	if a.Kind == model.ActionPlugin {
 		return c.callPlugin(ctx, a, req)
+	}
+	if model.IsChannel(a.Kind) {
+		if c.Channels == nil {
+			return engine.CallOutcome{Err: "channels are not enabled on this node"}
+		}
+		r := c.Channels.Send(ctx, a, req.Body, channels.Ref{Profile: req.Profile, Journey: req.Journey, Version: req.Version,
+			Node: req.Node, Instance: req.Instance, Action: a.ID, Kind: a.Kind, Key: req.IdempotencyKey})
+		return engine.CallOutcome{OK: r.OK, Retryable: r.Retryable, RetryAfter: r.RetryAfter, Status: r.Status, Err: r.Err}
 	}
 	r := c.Sender.Send(ctx, Call{Action: a, URL: req.URL, Body: req.Body, IdempotencyKey: req.IdempotencyKey, Attempt: req.Attempt})
 	return engine.CallOutcome{OK: r.OK, Retryable: r.Retryable, RetryAfter: r.RetryAfter, Status: r.Status, Err: r.Err}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wayline/wayline/runtime/netguard"
 )
 
 // Limits on action definitions and sender settings.
@@ -36,6 +38,9 @@ type SenderConfig struct {
 	MaxResponseBytes int
 	// UserAgent is sent unless the action sets a User-Agent header (default "wayline").
 	UserAgent string
+	// Guard checks every address a call dials (SSRF guard): nil refuses loopback, link-local,
+	// private and unique-local addresses; the operator's --allow-net opens some.
+	Guard *netguard.Guard
 }
 
 // DefaultSenderConfig returns the configuration with every default filled in.

@@ -32,6 +32,20 @@ func Redact(a model.Action) model.Action {
 		}
 		a.Headers = h
 	}
+	if a.Signing != nil {
+		sg := *a.Signing
+		sg.Secrets = make([]string, len(a.Signing.Secrets))
+		for i, v := range a.Signing.Secrets {
+			sg.Secrets[i] = mask(v)
+		}
+		a.Signing = &sg
+	}
+	if a.Provider != nil {
+		p := *a.Provider
+		p.Password = mask(p.Password)
+		p.AuthToken = mask(p.AuthToken)
+		a.Provider = &p
+	}
 	a.Payload = append([]byte(nil), a.Payload...)
 	if len(a.Payload) == 0 {
 		a.Payload = nil
@@ -73,6 +87,7 @@ func MergeSecrets(updated *model.Action, stored *model.Action) {
 		updated.Auth = &auth
 	}
 
+	mergeChannelSecrets(updated, stored)
 	if len(updated.Headers) == 0 {
 		return
 	}
@@ -111,4 +126,34 @@ func unmask(v string) string {
 		return ""
 	}
 	return v
+}
+
+// mergeChannelSecrets keeps the stored signing secrets and provider credentials that come back
+// masked: a signing secret by its position (so ["••••", "new"] keeps the old secret and adds a
+// new one during a rotation), a provider credential when the kind is unchanged.
+func mergeChannelSecrets(updated, stored *model.Action) {
+	if updated.Signing != nil {
+		sg := *updated.Signing
+		sg.Secrets = append([]string(nil), updated.Signing.Secrets...)
+		for i, v := range sg.Secrets {
+			if v != Mask {
+				continue
+			}
+			sg.Secrets[i] = ""
+			if stored != nil && stored.Signing != nil && i < len(stored.Signing.Secrets) {
+				sg.Secrets[i] = stored.Signing.Secrets[i]
+			}
+		}
+		updated.Signing = &sg
+	}
+	if updated.Provider != nil {
+		p := *updated.Provider
+		if stored != nil && stored.Provider != nil && stored.Kind == updated.Kind {
+			p.Password = keep(p.Password, stored.Provider.Password)
+			p.AuthToken = keep(p.AuthToken, stored.Provider.AuthToken)
+		}
+		p.Password = unmask(p.Password)
+		p.AuthToken = unmask(p.AuthToken)
+		updated.Provider = &p
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/netguard"
 )
 
 // Call is one HTTP attempt of one logical action call.
@@ -74,6 +75,10 @@ type Sender struct {
 // with Validate first to report them).
 func NewSender(cfg SenderConfig) *Sender {
 	cfg = cfg.withDefaults()
+	guard := cfg.Guard
+	if guard == nil {
+		guard = &netguard.Guard{}
+	}
 	return &Sender{
 		cfg: cfg,
 		client: &fasthttp.Client{
@@ -82,7 +87,9 @@ func NewSender(cfg SenderConfig) *Sender {
 			MaxConnWaitTimeout:  MaxTimeout, // a busy pool waits, bounded by the call's own deadline
 			MaxIdleConnDuration: 4 * time.Second,
 			ReadBufferSize:      16 << 10, // response headers larger than this fail the call
-			DialDualStack:       true,
+			// Every connection dials through the SSRF guard: the resolved address is checked
+			// when it is dialed, so DNS rebinding cannot slip past a check made earlier.
+			DialTimeout: guard.DialTimeout,
 			// Send the URL as the caller rendered it (and net/url re-escaped it): normalising
 			// would decode %2F in path segments that APIs use as ids.
 			DisablePathNormalizing: true,
@@ -240,6 +247,20 @@ func (s *Sender) build(req *fasthttp.Request, c Call) (time.Duration, string) {
 	}
 	if c.Attempt > 0 {
 		req.Header.Set(HeaderAttempt, strconv.Itoa(c.Attempt))
+	}
+	if sg := a.Signing; sg != nil && len(sg.Secrets) > 0 {
+		h := sg.Header
+		if h == "" {
+			h = HeaderSignature
+		}
+		if !isToken(h) || isReservedHeader(h) {
+			return 0, fmt.Sprintf("cannot send: signing.header %q is not a usable header name; fix the action's signing", h)
+		}
+		v := Sign(sg.Secrets, time.Now(), c.Body)
+		if !strings.Contains(v, "v1=") {
+			return 0, "cannot send: signing has no secret set; set signing.secrets on the action"
+		}
+		req.Header.Set(h, v)
 	}
 
 	timeout := a.Timeout.D()
@@ -413,6 +434,10 @@ func (s *Sender) networkFailure(err error, budget time.Duration, callerDeadline 
 		upstream = up.Upstream
 	}
 	switch {
+	case errors.Is(err, netguard.ErrRefused):
+		// The address will not change by waiting: a final failure, for the error path.
+		r.Retryable = false
+		r.Err = "refused by the outbound guard: " + cleanSnippet([]byte(err.Error()), errSnippetBytes)
 	case errors.Is(err, fasthttp.ErrDialTimeout):
 		r.Err = "timeout after " + fmtDur(budget) + " connecting" + to(upstream)
 	case isTimeout(err):

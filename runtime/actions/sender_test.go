@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/netguard"
 )
 
 // seen is what a test server received.
@@ -44,6 +46,10 @@ func recordingServer(t *testing.T, status int, body string) (*httptest.Server, <
 
 func newTestSender(t *testing.T, cfg SenderConfig) *Sender {
 	t.Helper()
+	if cfg.Guard == nil {
+		// The test servers listen on loopback, which the guard refuses unless allowed.
+		cfg.Guard = &netguard.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	}
 	s := NewSender(cfg)
 	t.Cleanup(s.Close)
 	return s
@@ -495,5 +501,24 @@ func TestSenderConfigValidate(t *testing.T) {
 	}
 	if got := NewSender(bad).Config(); got != DefaultSenderConfig() {
 		t.Errorf("NewSender with invalid fields uses %+v, want the defaults", got)
+	}
+}
+
+func TestSendRefusesInternalAddressesUnlessAllowed(t *testing.T) {
+	srv, got := recordingServer(t, 200, "ok")
+	s := NewSender(SenderConfig{}) // the zero config guards
+	t.Cleanup(s.Close)
+	a := &model.Action{ID: "a", Method: "POST"}
+	for _, u := range []string{srv.URL + "/x", "http://localhost:" + srv.URL[strings.LastIndexByte(srv.URL, ':')+1:] + "/x",
+		"http://169.254.169.254/latest/meta-data/", "http://[::1]:9/", "http://10.0.0.1:9/"} {
+		r := s.Send(context.Background(), Call{Action: a, URL: u, Body: []byte(`{}`)})
+		if r.OK || r.Retryable || !strings.Contains(r.Err, "refused by the outbound guard") {
+			t.Errorf("%s: got %+v, want a final failure refused by the guard", u, r)
+		}
+	}
+	select {
+	case req := <-got:
+		t.Fatalf("the loopback server received %s %s; the guard must stop it before dialing", req.method, req.uri)
+	default:
 	}
 }

@@ -77,9 +77,20 @@ func ValidateAction(a *model.Action) apierr.List {
 		validateHeaders(a, add)
 	case model.ActionPlugin:
 		validatePluginAction(a, add)
+	case model.ActionEmail, model.ActionSMS, model.ActionPush:
+		validateChannel(a, add)
 	default:
-		add("kind", "kind %q is not known; use \"rest\" (the default) or \"plugin\"", clip(a.Kind, 40))
+		add("kind", "kind %q is not known; use \"rest\" (the default), \"plugin\", \"email\", \"sms\" or \"push\"", clip(a.Kind, 40))
 	}
+	if !model.IsChannel(a.Kind) {
+		for field, set := range map[string]bool{"message": a.Message != nil, "provider": a.Provider != nil,
+			"capping": a.Capping != nil, "quietHours": a.QuietHours != nil} {
+			if set {
+				add(field, "%s is only for channel actions (kind email, sms or push); remove it", field)
+			}
+		}
+	}
+	validateSigning(a, add)
 	if len(a.Payload) > 0 && !json.Valid(a.Payload) {
 		add("payload", "payload is not valid JSON; send a JSON template such as {\"userId\": \"{{ profile.id }}\"}")
 	}

@@ -212,7 +212,7 @@ func TestValidatePluginActionReportsEachField(t *testing.T) {
 		fields []string
 		hint   string
 	}{
-		{"unknown kind", func(a *model.Action) { a.Kind = "grpc" }, []string{"kind"}, `"rest" (the default) or "plugin"`},
+		{"unknown kind", func(a *model.Action) { a.Kind = "grpc" }, []string{"kind"}, `"rest" (the default), "plugin", "email", "sms" or "push"`},
 		{"no plugin", func(a *model.Action) { a.Plugin = nil }, []string{"plugin"}, "required"},
 		{"no plugin name", func(a *model.Action) { a.Plugin.Name = " " }, []string{"plugin.name"}, "GET /v1/plugins"},
 		{"version not pinned", func(a *model.Action) { a.Plugin.Version = "" }, []string{"plugin.version"}, "pin the version"},

@@ -19,6 +19,11 @@ type CallRequest struct {
 	IdempotencyKey string
 	Attempt        int    // 1-based
 	Profile        string // the profile the call is for
+	// The journey instance that made the call (channels tie tracking and delivery reports to it).
+	Journey  string
+	Version  int
+	Node     string
+	Instance string
 }
 
 // CallOutcome is what an attempt returned.
@@ -250,7 +255,8 @@ func (d *Dispatcher) call(j job) {
 				return
 			}
 		}
-		res.out = d.caller.Call(d.ctx, a, CallRequest{URL: rec.URL, Body: rec.Body, IdempotencyKey: rec.Key, Attempt: rec.Attempts + 1, Profile: rec.Profile})
+		res.out = d.caller.Call(d.ctx, a, CallRequest{URL: rec.URL, Body: rec.Body, IdempotencyKey: rec.Key, Attempt: rec.Attempts + 1, Profile: rec.Profile,
+			Journey: rec.Journey, Version: rec.Version, Node: rec.Node, Instance: rec.Instance})
 	}
 	if d.ctx.Err() != nil && !res.out.OK {
 		// Shutting down mid-call: leave the entry for the next start rather than count a failure.

@@ -31,6 +31,13 @@ func (st *stepCtx) enqueueAction(prof *storedProfile, inst *instance, n *journey
 		}
 	}
 	var body json.RawMessage
+	due := st.now
+	if n.Msg != nil {
+		var err error
+		if body, due, err = st.prepareMessage(prof, a, n.Msg, act); err != nil {
+			return fmt.Errorf("action %s: %w", a.ID, err)
+		}
+	}
 	if n.PayloadT != nil {
 		var err error
 		if body, err = n.PayloadT.Render(act); err != nil {
@@ -43,7 +50,7 @@ func (st *stepCtx) enqueueAction(prof *storedProfile, inst *instance, n *journey
 		Profile: prof.ID, Journey: inst.JourneyID, Version: inst.Version, Node: n.ID, Instance: inst.ID,
 		Await: await, Token: inst.Token, CreatedAt: st.now,
 	}
-	key := store.TimeSeqKey(st.pid(), store.KindOutbox, st.now, seq)
+	key := store.TimeSeqKey(st.pid(), store.KindOutbox, due, seq)
 	st.put(key, rec)
 	st.outbox = append(st.outbox, pendingCall{key: key, rec: rec})
 	st.count(ActionScope(a.ID), "queued", 1)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/meta"
 	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/netguard"
 	"github.com/wayline/wayline/runtime/store"
 )
 
@@ -29,6 +31,8 @@ type harness struct {
 	sink *demosink.Sink
 	url  string
 	seq  int
+	// caller is the dispatcher's caller; tests give it channel providers.
+	caller *actions.Caller
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
@@ -43,7 +47,9 @@ func newHarnessWith(t *testing.T, tune func(*engine.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caller := actions.NewCaller(actions.DefaultSenderConfig())
+	scfg := actions.DefaultSenderConfig()
+	scfg.Guard = &netguard.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}} // the sink is on loopback
+	caller := actions.NewCaller(scfg)
 	cfg := engine.DefaultConfig()
 	cfg.Partitions = 8
 	cfg.Dispatch.SweepInterval = 200 * time.Millisecond
@@ -67,7 +73,7 @@ func newHarnessWith(t *testing.T, tune func(*engine.Config)) *harness {
 		closeSink()
 		st.Close()
 	})
-	h := &harness{t: t, eng: eng, md: md, cat: cat, sink: sink, url: url}
+	h := &harness{t: t, eng: eng, md: md, cat: cat, sink: sink, url: url, caller: caller}
 	for _, name := range []string{"signup", "purchase", "quit"} {
 		h.put(meta.KindEventDef, name, model.EventDefinition{Name: name, IdentityField: "userId", IdentityNamespace: "user",
 			Schema: json.RawMessage(`{"type":"object","required":["userId"],"properties":{"userId":{"type":"string"},"amount":{"type":"number"},"plan":{"type":"string"}}}`)})

@@ -256,6 +256,7 @@ func (st *stepCtx) handleEvent(ev *model.Envelope, qualified bool) (duplicate bo
 		prof.Test = true
 	}
 	st.trace(prof, TraceStep{Kind: "event", Detail: ev.Type, EventID: ev.ID, Outcome: qualifiedWord(qualified)})
+	st.countReaction(ev)
 	if qualified {
 		if st.cat.Awaited(ev.Type) {
 			st.advanceWaiting(prof, ev)

@@ -124,6 +124,9 @@ func nodeDataSources(n *Node) []expr.DSRef {
 	if n.PayloadT != nil {
 		add(n.PayloadT.DataSources())
 	}
+	if n.Msg != nil {
+		add(n.Msg.DataSources())
+	}
 	for _, ops := range [][]Assign{n.SetOps, n.VarOps} {
 		for _, a := range ops {
 			add(a.Expr.DataSources())
@@ -428,7 +431,13 @@ func (c *compiler) action(n *Node, f string) {
 		c.errs = append(c.errs, &apierr.Error{Status: 422, Code: apierr.UnknownAction, Field: f + ".action",
 			Message: fmt.Sprintf("node %s: action %q does not exist; create it under /v1/actions first", n.ID, n.Action)})
 	default:
-		if a.Kind == model.ActionPlugin {
+		if model.IsChannel(a.Kind) {
+			m, err := CompileMessage(c.env, a)
+			if err != nil {
+				c.compileErr(f+".action", n.ID, err)
+			}
+			n.Msg = m
+		} else if a.Kind == model.ActionPlugin {
 			// The plugin is pinned by the action; check it still exists and acts.
 			if a.Plugin == nil || a.Plugin.Version == "" {
 				c.fail(f+".action", n.ID, "plugin action %q names no pinned plugin version", a.ID)

@@ -59,6 +59,7 @@ type Node struct {
 
 	URLT     *expr.StringTemplate // action
 	PayloadT *expr.Template       // action; nil: no body
+	Msg      *Message             // channel action (email, sms, push)
 	SetOps   []Assign             // update_profile
 	VarOps   []Assign
 
@@ -100,4 +101,35 @@ type Assign struct {
 // Blocking reports whether an instance stops at this node until something happens.
 func (n *Node) Blocking() bool {
 	return n.Kind == model.NodeWait || n.Kind == model.NodeEvent
+}
+
+// Message is a channel action's compiled message and send rules.
+type Message struct {
+	Kind                             string // model.ActionEmail, ActionSMS or ActionPush
+	Subject, HTML, Text, Title, Body *expr.MessageTemplate
+	Data                             map[string]*expr.MessageTemplate
+	Quiet                            *Window // nil: no quiet hours
+	QuietSkip                        bool    // skip (error path) rather than hold
+}
+
+// DataSources lists the data-source groups the message reads.
+func (m *Message) DataSources() []expr.DSRef {
+	var out []expr.DSRef
+	add := func(t *expr.MessageTemplate) {
+		if t == nil {
+			return
+		}
+		for _, r := range t.DataSources() {
+			if !containsRef(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	for _, t := range []*expr.MessageTemplate{m.Subject, m.HTML, m.Text, m.Title, m.Body} {
+		add(t)
+	}
+	for _, t := range m.Data {
+		add(t)
+	}
+	return out
 }

@@ -84,17 +84,101 @@ type Action struct {
 	Timeout Duration        `json:"timeout"`
 	Retry   RetryPolicy     `json:"retry"`
 	// RateLimit caps calls per second to this action across all journeys (0: no cap).
-	RateLimit float64   `json:"rateLimit"`
-	Version   int64     `json:"version"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	RateLimit float64 `json:"rateLimit"`
+	// Signing signs a REST action's body (HMAC-SHA256, Stripe-style header); nil: unsigned.
+	Signing *ActionSigning `json:"signing,omitempty"`
+	// Message is a channel action's message template (email, sms, push).
+	Message *Message `json:"message,omitempty"`
+	// Provider is how a channel action reaches its provider (SMTP server, SMS or push API).
+	Provider *Provider `json:"provider,omitempty"`
+	// Capping caps how many messages of this action's channel a profile receives in a period,
+	// across all journeys and actions; nil: the workspace's default, if any.
+	Capping *Capping `json:"capping,omitempty"`
+	// QuietHours holds or skips sends inside a daily window in the profile's time zone; nil:
+	// the workspace's default, if any.
+	QuietHours *QuietHours `json:"quietHours,omitempty"`
+	Version    int64       `json:"version"`
+	CreatedAt  time.Time   `json:"createdAt"`
+	UpdatedAt  time.Time   `json:"updatedAt"`
 }
 
-// Action kinds.
+// Action kinds. Email, SMS and push are the built-in channels.
 const (
 	ActionREST   = "rest"
 	ActionPlugin = "plugin"
+	ActionEmail  = "email"
+	ActionSMS    = "sms"
+	ActionPush   = "push"
 )
+
+// IsChannel reports whether kind is a built-in channel.
+func IsChannel(kind string) bool {
+	return kind == ActionEmail || kind == ActionSMS || kind == ActionPush
+}
+
+// ActionSigning signs outbound calls: the header carries "t=<unix seconds>,v1=<hex
+// HMAC-SHA256 of "<t>.<raw body>">", one v1 per secret, so a receiver that knows any of them
+// accepts the call while a secret is rotated. Secrets are write-only.
+type ActionSigning struct {
+	Secrets []string `json:"secrets"`
+	// Header is the header name (default "Wayline-Signature").
+	Header string `json:"header,omitempty"`
+}
+
+// Message is a channel message. Every string may hold {{ expr }} parts, {{ a ?? b }}
+// fallbacks and {{#if expr}}…{{else}}…{{/if}} / {{#each expr as x}}…{{/each}} blocks; HTML
+// is escaped by default ({{{ expr }}} writes raw HTML).
+type Message struct {
+	Subject string `json:"subject,omitempty"` // email
+	HTML    string `json:"html,omitempty"`    // email
+	Text    string `json:"text,omitempty"`    // email (the text alternative), sms
+	Title   string `json:"title,omitempty"`   // push
+	Body    string `json:"body,omitempty"`    // push
+	// Data is the push notification's data payload (string values, as FCM wants).
+	Data map[string]string `json:"data,omitempty"`
+}
+
+// Provider is a channel's provider settings; which fields apply depends on the action's kind.
+// Password, AuthToken and ServerKey are write-only.
+type Provider struct {
+	// email (SMTP)
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty"`
+	TLS      string `json:"tls,omitempty"` // "starttls" (default), "implicit", "none"
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	From     string `json:"from,omitempty"`     // "Ann <ann@example.com>"
+	ReplyTo  string `json:"replyTo,omitempty"`  // optional
+	PoolSize int    `json:"poolSize,omitempty"` // open SMTP connections (default 4)
+	// sms (Twilio-style form POST) and push (FCM HTTP v1-style JSON)
+	URL        string `json:"url,omitempty"`        // the provider's endpoint
+	AccountSID string `json:"accountSid,omitempty"` // sms: basic-auth user
+	AuthToken  string `json:"authToken,omitempty"`  // sms: basic-auth password; push: bearer token
+	FromNumber string `json:"fromNumber,omitempty"` // sms
+	// StatusCallback asks the SMS provider to report delivery to this node (sms).
+	StatusCallback bool `json:"statusCallback,omitempty"`
+	// Consent is the profile attribute that must be true for a send ("consent.<kind>" when
+	// empty); Address the attribute holding the address ("email", "phone", "pushTokens").
+	Consent string `json:"consent,omitempty"`
+	Address string `json:"address,omitempty"`
+}
+
+// Capping limits messages per profile and channel: at most Max in any Period.
+type Capping struct {
+	Max    int      `json:"max"`
+	Period Duration `json:"period"`
+}
+
+// QuietHours is a daily window, in the profile's time zone, when a channel does not send.
+type QuietHours struct {
+	Start string `json:"start"` // "21:00"
+	End   string `json:"end"`   // "08:00"; before Start spans midnight
+	// Mode is "hold" (the default: send when the window ends) or "skip" (the error path).
+	Mode string `json:"mode,omitempty"`
+	// TimeZoneAttribute ("timezone" when empty) and DefaultTimeZone ("UTC") as for time windows.
+	TimeZoneAttribute string `json:"timeZoneAttribute,omitempty"`
+	DefaultTimeZone   string `json:"defaultTimeZone,omitempty"`
+}
 
 // PluginRef names the plugin version a journey branch, an action or a data source uses, and
 // the config it passes. An empty Version in a draft means "the latest"; publishing pins it.

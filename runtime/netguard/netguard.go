@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -23,6 +24,10 @@ type Guard struct {
 	// Allow lists internal ranges the operator lets calls reach (a test sink on loopback, a
 	// CRM on the private network).
 	Allow []netip.Prefix
+	// AllowAddrs lists single internal endpoints (address and port) calls may reach, narrower
+	// than an Allow prefix: serve --demo lets actions reach its own built-in sink this way,
+	// without opening every port of loopback.
+	AllowAddrs []netip.AddrPort
 	// Resolver resolves names; net.DefaultResolver when nil.
 	Resolver *net.Resolver
 }
@@ -61,6 +66,16 @@ func (g *Guard) Check(ip netip.Addr) error {
 		}
 	}
 	return nil
+}
+
+// exact reports whether ap is one of the allowed single endpoints.
+func (g *Guard) exact(ap netip.AddrPort) bool {
+	for _, a := range g.AllowAddrs {
+		if a.Addr().Unmap() == ap.Addr() && a.Port() == ap.Port() {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseAllow parses a comma-free list of CIDR prefixes or single addresses.
@@ -106,7 +121,11 @@ func (g *Guard) DialContext(ctx context.Context, network, addr string) (net.Conn
 	if len(ips) == 0 {
 		return nil, fmt.Errorf("netguard: %s resolves to no address", host)
 	}
+	pn, _ := strconv.ParseUint(port, 10, 16)
 	for _, ip := range ips {
+		if g.exact(netip.AddrPortFrom(ip.Unmap(), uint16(pn))) {
+			continue
+		}
 		if err := g.Check(ip); err != nil {
 			return nil, fmt.Errorf("%s: %w", host, err)
 		}

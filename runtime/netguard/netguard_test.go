@@ -66,3 +66,31 @@ func TestDialRefusesLoopbackNamesAndAllowsWhenListed(t *testing.T) {
 	}
 	c.Close()
 }
+
+func TestAllowAddrsOpensOnePortOnly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	g := Guard{AllowAddrs: []netip.AddrPort{ap}}
+	c, err := g.DialContext(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("the allowed endpoint %s must be reachable: %v", ap, err)
+	}
+	c.Close()
+	other := netip.AddrPortFrom(ap.Addr(), ap.Port()+1)
+	if _, err := g.DialContext(context.Background(), "tcp", other.String()); !errors.Is(err, ErrRefused) {
+		t.Fatalf("another port of loopback (%s) must stay refused, got %v", other, err)
+	}
+}

@@ -26,6 +26,7 @@ const (
 	KindTrace       = 'r' // p|pid|r|profileID 0 seq(8) → trace step JSON
 	KindSeq         = 's' // p|pid|s → last sequence number used in the partition (8 bytes BE)
 	KindPluginKV    = 'k' // p|pid|k|pluginName 0 key → a plugin's value (raw bytes)
+	KindChannelLog  = 'q' // p|pid|q|profileID 0 channel → send times JSON (frequency caps)
 )
 
 // PartitionOf hashes a profile id to a partition in [0, n). The hash is part of the on-disk

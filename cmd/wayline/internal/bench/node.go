@@ -38,7 +38,8 @@ func startNode(binary string) (*node, error) {
 	kb := make([]byte, 16)
 	_, _ = rand.Read(kb)
 	n := &node{url: "http://" + addr, key: "bench-" + hex.EncodeToString(kb), dir: dir}
-	n.cmd = exec.Command(binary, "serve", "--data", dir, "--listen", addr, "--admin-key", n.key, "--log-level", "warn")
+	// The bench sink listens on loopback, which the outbound guard refuses unless allowed.
+	n.cmd = exec.Command(binary, "serve", "--data", dir, "--listen", addr, "--admin-key", n.key, "--log-level", "warn", "--allow-net", "127.0.0.1")
 	n.cmd.Stdout, n.cmd.Stderr = &n.log, &n.log
 	if err := n.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
