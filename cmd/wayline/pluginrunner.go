@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/wayline/wayline/plugins"
 	"github.com/wayline/wayline/runtime/catalog"
@@ -66,4 +67,19 @@ func (r *pluginRunner) record(name string) *model.Plugin {
 		return snap.Plugins[name]
 	}
 	return nil
+}
+
+// preloadPlugins loads the latest version of every plugin in the background, so that the
+// first call — from a partition worker, which waits for it — does not pay for compiling the
+// module (seconds for a Go guest the first time; the on-disk cache makes restarts quick).
+func preloadPlugins(reg *plugins.Registry, s *catalog.Snapshot, log *slog.Logger) {
+	for name, p := range s.Plugins {
+		v, ok := p.Latest()
+		if !ok {
+			continue
+		}
+		if _, err := reg.Get(context.Background(), name, v.Version, v.SHA256); err != nil {
+			log.Warn("plugin does not load", "plugin", name, "version", v.Version, "err", err)
+		}
+	}
 }

@@ -171,7 +171,11 @@ func run(f serveFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cat, err := catalog.New(md, log, func(s *catalog.Snapshot) { eng.SetCatalog(s.Journeys) })
+	cat, err := catalog.New(md, log, func(s *catalog.Snapshot) {
+		eng.SetCatalog(s.Journeys)
+		// Compile new plugin versions now rather than in a partition worker on first use.
+		go preloadPlugins(registry, s, log)
+	})
 	if err != nil {
 		return err
 	}
