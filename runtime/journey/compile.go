@@ -402,6 +402,7 @@ func (c *compiler) pluginUse(ref *model.PluginRef, f, nodeID, kind string) *Plug
 		c.fail(f+".config", nodeID, "plugin.config must be a JSON object")
 		return nil
 	}
+	c.checkPluginConfig(v, cfg, f, nodeID, ref.Name)
 	return &PluginUse{Name: ref.Name, Version: v.Version, Config: cfg}
 }
 

@@ -598,3 +598,57 @@ func TestListedPropertiesCatchTyposWithoutAdditionalPropertiesFalse(t *testing.T
 		t.Fatalf("a misspelt field of a schema that lists its properties must be reported; got:\n%s", describeErrs(errs))
 	}
 }
+
+func TestPluginBranchesArePinnedAndTheirConfigChecked(t *testing.T) {
+	r := newTestResolver(t)
+	r.plugins = map[string]*model.Plugin{"tier": {Name: "tier", Versions: []model.PluginVersion{
+		{Version: "1.0.0", SHA256: "aa01", Kinds: []string{"condition"}, Manifest: json.RawMessage(`{"configSchema":{"type":"object","required":["tier"],"properties":{"tier":{"type":"string","enum":["gold","silver"]}}}}`)},
+		{Version: "1.1.0", SHA256: "aa02", Kinds: []string{"condition"}, Manifest: json.RawMessage(`{}`)},
+	}}, "crm": {Name: "crm", Versions: []model.PluginVersion{{Version: "1.0.0", SHA256: "bb01", Kinds: []string{"action"}, Manifest: json.RawMessage(`{}`)}}}}
+	journeyWith := func(plugin string) *model.Definition {
+		return def(t, `{"nodes":[{"id":"in","kind":"event","event":"signup","next":"c"},
+			{"id":"c","kind":"condition","branches":[{"id":"b","plugin":`+plugin+`,"next":"end"}],"else":"end"},
+			{"id":"end","kind":"end"}]}`)
+	}
+	cases := []struct {
+		plugin, field, msg string
+	}{
+		{`{"name":"tier","version":"1.0.0","config":{"tier":"bronze"}}`, "nodes[1].branches[0].plugin.config.tier", "config"},
+		{`{"name":"tier","version":"1.0.0","config":{}}`, "nodes[1].branches[0].plugin.config.tier", "required"},
+		{`{"name":"tier","version":"9.9.9"}`, "nodes[1].branches[0].plugin.version", "no version"},
+		{`{"name":"ghost"}`, "nodes[1].branches[0].plugin.name", "no plugin named"},
+		{`{"name":"crm","version":"1.0.0"}`, "nodes[1].branches[0].plugin.name", "action plugin"},
+		{`{"name":"tier","config":[1]}`, "nodes[1].branches[0].plugin.config", "object"},
+	}
+	for _, c := range cases {
+		_, errs := Compile("j", 1, "J", journeyWith(c.plugin), r)
+		found := false
+		for _, e := range errs {
+			if e.Field == c.field && strings.Contains(e.Message, c.msg) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: want an error on %s mentioning %q, got\n%s", c.plugin, c.field, c.msg, describeErrs(errs))
+		}
+	}
+	g, errs := Compile("j", 1, "J", journeyWith(`{"name":"tier","version":"1.0.0","config":{"tier":"gold"}}`), r)
+	if len(errs) > 0 {
+		t.Fatalf("a valid config: %s", describeErrs(errs))
+	}
+	if use := g.Nodes["c"].Conds[0].Plugin; use == nil || use.Version != "1.0.0" || string(use.Config) != `{"tier":"gold"}` {
+		t.Fatalf("compiled use: %+v", use)
+	}
+	// An open version compiles against the latest and Pin writes it into the definition.
+	open := journeyWith(`{"name":"tier"}`)
+	if _, errs := Compile("j", 1, "J", open, r); len(errs) > 0 {
+		t.Fatalf("an open version: %s", describeErrs(errs))
+	}
+	pinned := Pin(open, r)
+	if v := pinned.Nodes[1].Branches[0].Plugin.Version; v != "1.1.0" {
+		t.Fatalf("Pin chose %q, want the latest 1.1.0", v)
+	}
+	if open.Nodes[1].Branches[0].Plugin.Version != "" {
+		t.Fatalf("Pin changed its input")
+	}
+}
