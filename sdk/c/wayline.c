@@ -905,6 +905,47 @@ void wl_reason(wl_condition_output *out, const char *fmt, ...) {
 	va_end(ap);
 }
 
+void wl_reason_num(wl_condition_output *out, const char *label, double value, int decimals) {
+	char *w = out->reason, *end = out->reason + sizeof out->reason - 1;
+	while (*label && w < end)
+		*w++ = *label++;
+	if (decimals < 0)
+		decimals = 0;
+	if (decimals > 9)
+		decimals = 9;
+	uint64_t scale = 1;
+	for (int i = 0; i < decimals; i++)
+		scale *= 10;
+	double scaled = fabs(value) * (double)scale + 0.5;
+	char digits[48];
+	int n = 0;
+	if (!isfinite(value) || scaled >= 1e18) {
+		/* Out of fixed-point range: rare enough to afford printf. */
+		n = snprintf(digits, sizeof digits, "%.*g", decimals > 0 ? decimals : 1, value);
+	} else {
+		uint64_t v = (uint64_t)scaled, ip = v / scale, fp = v % scale;
+		char rev[24];
+		int r = 0;
+		do {
+			rev[r++] = (char)('0' + ip % 10);
+			ip /= 10;
+		} while (ip);
+		if (value < 0 && v > 0)
+			digits[n++] = '-';
+		while (r > 0)
+			digits[n++] = rev[--r];
+		if (decimals > 0) {
+			digits[n++] = '.';
+			for (int i = decimals - 1; i >= 0; i--, fp /= 10)
+				digits[n + i] = (char)('0' + fp % 10);
+			n += decimals;
+		}
+	}
+	for (int i = 0; i < n && w < end; i++)
+		*w++ = digits[i];
+	*w = 0;
+}
+
 /* A handler's return value as an error code; anything unknown is a plugin bug. */
 static int wl__code(int rc) {
 	if (rc > WL_OK && rc <= WL_REJECTED)
@@ -986,6 +1027,7 @@ static int wl__profile(const wl_json *parent, wl_profile *p) {
 static int wl__condition_input(const wl_json *shared, const wl_json *item, wl_condition_input *in) {
 	wl_event *e = &in->event;
 	int rc;
+	in->raw = item;
 	if ((rc = wl__object_field(shared, "config", "", &in->config)) ||
 	    (rc = wl__string_field(shared, "now", "", &in->now)) ||
 	    (rc = wl__object_field(item, "vars", "", &in->vars)) ||

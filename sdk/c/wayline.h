@@ -185,7 +185,8 @@ typedef struct wl_condition_input {
 	wl_event event;
 	wl_profile profile;
 	const wl_json *vars;
-	const char *now; /* the evaluation's time (RFC 3339): use it rather than the wall clock */
+	const char *now;    /* the evaluation's time (RFC 3339): use it rather than the wall clock */
+	const wl_json *raw; /* the input object; in a batch, this item's (without config and now) */
 } wl_condition_input;
 
 typedef struct wl_condition_output {
@@ -227,6 +228,10 @@ typedef int (*wl_action_fn)(const wl_action_input *in, wl_action_output *out);
 int wl_fail(wl_error_code code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Formats the condition's reason. */
 void wl_reason(wl_condition_output *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets the reason to label followed by value with the given decimals (0 to 9): "score 0.73".
+ * Without printf, which costs about half a microsecond in WebAssembly, a fifth of a typical
+ * evaluation; use it on hot paths. */
+void wl_reason_num(wl_condition_output *out, const char *label, double value, int decimals);
 
 /* ---- Host functions ---------------------------------------------------------------------
  *

@@ -131,6 +131,24 @@ static void test_writer(void) {
 	wl_writer_free(&w2);
 }
 
+static void test_reason_num(void) {
+	struct {
+		double v;
+		int decimals;
+		const char *want;
+	} cases[] = {
+	    {0.7312, 2, "score 0.73"}, {0.736, 2, "score 0.74"}, {0.005, 2, "score 0.01"}, {0, 2, "score 0.00"},
+	    {1, 2, "score 1.00"},      {1200, 0, "score 1200"},  {-20, 0, "score -20"},    {-0.5, 1, "score -0.5"},
+	    {-0.001, 2, "score 0.00"}, {499.5, 1, "score 499.5"}, {12.3456, 3, "score 12.346"}, {1e300, 2, "score 1e+300"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		wl_condition_output out = {0};
+		wl_reason_num(&out, "score ", cases[i].v, cases[i].decimals);
+		CHECK(!strcmp(out.reason, cases[i].want), "%g with %d decimals: got %s, want %s", cases[i].v,
+		      cases[i].decimals, out.reason, cases[i].want);
+	}
+}
+
 static int over_min(const wl_condition_input *in, wl_condition_output *out) {
 	const wl_json *min = wl_get(in->config, "min");
 	if (wl_type_of(min) != WL_JSON_NUMBER)
@@ -220,6 +238,7 @@ int main(void) {
 	test_depth();
 	test_numbers();
 	test_writer();
+	test_reason_num();
 	test_handlers();
 	test_fuzz();
 	wl_doc_free(&doc);

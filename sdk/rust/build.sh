@@ -31,7 +31,11 @@ for t in wasm32-wasi wasm32-wasip1; do
 		break
 	fi
 done
-[ -n "$target" ] || missing "the Rust standard library for wasm32-wasi" libstd-rust-dev-wasm32
+if [ -z "$target" ]; then
+	echo "wayline: $rustc has no standard library for wasm32-wasi; install it with: apt-get install libstd-rust-dev-wasm32" >&2
+	echo "         (for a rustup toolchain: rustup target add wasm32-wasip1)" >&2
+	exit 1
+fi
 command -v wasm-ld >/dev/null 2>&1 || missing "wasm-ld (the WebAssembly linker)" lld
 [ -f "$src" ] || { echo "wayline: no plugin source at $src" >&2; exit 1; }
 

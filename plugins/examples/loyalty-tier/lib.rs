@@ -51,3 +51,25 @@ fn points_of(v: Value, what: &str) -> Result<f64, Error> {
 }
 
 wayline::condition!(loyalty_tier);
+
+// Native unit tests, without a host (see sdk/rust/README.md, "Testing"):
+//   rustc --edition 2021 --crate-type rlib --crate-name wayline sdk/rust/src/lib.rs -o /tmp/libwayline.rlib
+//   rustc --edition 2021 --test --extern wayline=/tmp/libwayline.rlib lib.rs -o /tmp/t && /tmp/t
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wayline::json::Document;
+
+    fn run(input: &str) -> Result<ConditionOutput, Error> {
+        let doc = Document::parse(input).expect("test input is JSON");
+        loyalty_tier(&ConditionInput::from_value(doc.root())?)
+    }
+
+    #[test]
+    fn tiers() {
+        let out = run(r#"{"config":{"tier":"silver"},"profile":{"attributes":{"points":750}}}"#).unwrap();
+        assert_eq!(out, ConditionOutput::with_reason(true, "points 750 → silver"));
+        let err = run(r#"{"config":{"tier":"diamond"}}"#).unwrap_err();
+        assert_eq!(err.code, wayline::ErrorCode::InvalidConfig);
+    }
+}

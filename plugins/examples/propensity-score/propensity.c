@@ -87,7 +87,8 @@ int wayline_condition_fn(const wl_condition_input *in, wl_condition_output *out)
 		return wl_fail(WL_INVALID_INPUT, "the weighted sum of the attributes is not a number");
 	double score = 1 / (1 + exp(-z));
 	out->result = score >= threshold;
-	wl_reason(out, "score %.2f", score);
+	/* wl_reason_num, not wl_reason("score %.2f"): printf would be a fifth of the call. */
+	wl_reason_num(out, "score ", score, 2);
 	return WL_OK;
 }
 

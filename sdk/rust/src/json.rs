@@ -7,8 +7,10 @@
 //! are unescaped only when read and only if they contain escapes. The node vector is reused
 //! from call to call by the SDK, so a steady-state evaluation allocates nothing for parsing.
 //!
-//! Nesting is capped at [`MAX_DEPTH`] so hostile input cannot exhaust the (deliberately small)
-//! guest stack; it is reported as a parse error like any other malformed input.
+//! Nesting is capped at [`MAX_DEPTH`]; deeper input is a parse error like any other malformed
+//! input. The parser itself does not recurse, and the cap bounds the recursion of
+//! [`Value::to_json`] and of writing, so hostile input cannot exhaust the (deliberately small)
+//! guest stack.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -97,8 +99,8 @@ impl<'a> Document<'a> {
     }
 }
 
-/// Parses `src` into `nodes`; the root is node 0. Most code wants [`Document`].
-pub fn parse_into(src: &str, nodes: &mut Vec<Node>) -> Result<(), ParseError> {
+/// Parses `src` into `nodes`; the root is node 0.
+pub(crate) fn parse_into(src: &str, nodes: &mut Vec<Node>) -> Result<(), ParseError> {
     parse_bytes(src.as_bytes(), nodes).map(|_| ())
 }
 
@@ -108,7 +110,7 @@ pub fn parse_into(src: &str, nodes: &mut Vec<Node>) -> Result<(), ParseError> {
 /// inside strings the bytes from 0x80 up are checked as they are met, so mostly-ASCII input
 /// costs nothing extra. The parser is iterative, with the open containers on a fixed stack of
 /// [`MAX_DEPTH`]: the position stays in a register and no input can make it recurse.
-pub fn parse_bytes<'a>(b: &'a [u8], nodes: &mut Vec<Node>) -> Result<&'a str, ParseError> {
+pub(crate) fn parse_bytes<'a>(b: &'a [u8], nodes: &mut Vec<Node>) -> Result<&'a str, ParseError> {
     nodes.clear();
     if b.len() >= u32::MAX as usize {
         return Err(ParseError { offset: 0, reason: "input too large" });
@@ -377,8 +379,8 @@ impl<'a> Value<'a> {
     /// A value that is not there.
     pub const MISSING: Value<'static> = Value { src: "", nodes: &[], idx: MISSING };
 
-    /// The root of a tape filled by [`parse_into`].
-    pub fn root_of(src: &'a str, nodes: &'a [Node]) -> Value<'a> {
+    /// The root of a tape filled by [`parse_into`] or [`parse_bytes`] from `src`.
+    pub(crate) fn root_of(src: &'a str, nodes: &'a [Node]) -> Value<'a> {
         Value { src, nodes, idx: 0 }
     }
 
@@ -390,6 +392,12 @@ impl<'a> Value<'a> {
     #[inline]
     fn at_idx(&self, idx: u32) -> Value<'a> {
         Value { src: self.src, nodes: self.nodes, idx }
+    }
+
+    /// Whether both are the same node of the same document.
+    #[inline]
+    pub fn same(&self, other: &Value<'_>) -> bool {
+        self.idx == other.idx && std::ptr::eq(self.nodes, other.nodes)
     }
 
     /// Whether the value is present (it may still be `null`).

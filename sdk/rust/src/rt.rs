@@ -69,8 +69,12 @@ where
     // SAFETY: one call at a time on one thread (see State).
     let st = unsafe { &mut STATE };
     install_panic_hook(st);
-    // SAFETY: the host wrote `len` bytes at `ptr`, in a block it got from wayline_alloc.
-    let input = unsafe { std::slice::from_raw_parts(ptr as usize as *const u8, len as usize) };
+    let input: &[u8] = if ptr == 0 {
+        &[] // from_raw_parts needs a non-null pointer even for no bytes
+    } else {
+        // SAFETY: the host wrote `len` bytes at `ptr`, in a block it got from wayline_alloc.
+        unsafe { std::slice::from_raw_parts(ptr as usize as *const u8, len as usize) }
+    };
     st.out.clear();
     match run(input, &mut st.nodes, &mut st.out) {
         Ok(()) => ((st.out.as_ptr() as usize as u64) << 32) | st.out.len() as u64,

@@ -159,20 +159,39 @@ pub struct ConditionInput<'a> {
     pub vars: Value<'a>,
     /// The evaluation's time (RFC 3339): use it rather than the wall clock.
     pub now: Cow<'a, str>,
+    /// The input object; in a batch, this item's object (which has no config or now).
+    pub raw: Value<'a>,
 }
 
 impl<'a> ConditionInput<'a> {
+    /// Reads a condition input (ABI.md, "condition"), e.g. in a plugin's native unit tests:
+    /// `ConditionInput::from_value(Document::parse(text)?.root())`.
+    pub fn from_value(v: Value<'a>) -> Result<ConditionInput<'a>, Error> {
+        if !v.is_object() {
+            return Err(Error::invalid_input("input is not a JSON object"));
+        }
+        Self::from_parts(v, v)
+    }
+
     /// Assembles an input from the shared parts and one item's parts (the batch input keeps
     /// `config` and `now` once and the rest per item).
     pub(crate) fn from_parts(shared: Value<'a>, item: Value<'a>) -> Result<ConditionInput<'a>, Error> {
-        let [config, now] = shared.get_all(["config", "now"]);
-        let [event, profile, vars] = item.get_all(["event", "profile", "vars"]);
+        // One pass over the input when it is a single call's (shared and item are the root).
+        let (config, now, event, profile, vars) = if shared.same(&item) {
+            let [c, n, e, p, v] = shared.get_all(["config", "now", "event", "profile", "vars"]);
+            (c, n, e, p, v)
+        } else {
+            let [c, n] = shared.get_all(["config", "now"]);
+            let [e, p, v] = item.get_all(["event", "profile", "vars"]);
+            (c, n, e, p, v)
+        };
         Ok(ConditionInput {
             config: object_field(config, "config", "")?,
             event: Event::from_value(object_field(event, "event", "")?)?,
             profile: Profile::from_value(object_field(profile, "profile", "")?)?,
             vars: object_field(vars, "vars", "")?,
             now: string_field(now, "now", "")?,
+            raw: item,
         })
     }
 }
@@ -215,7 +234,8 @@ pub struct DatasourceInput<'a> {
 }
 
 impl<'a> DatasourceInput<'a> {
-    pub(crate) fn from_value(v: Value<'a>) -> Result<DatasourceInput<'a>, Error> {
+    /// Reads a data-source input (ABI.md, "datasource").
+    pub fn from_value(v: Value<'a>) -> Result<DatasourceInput<'a>, Error> {
         let [config, group, params] = v.get_all(["config", "group", "params"]);
         Ok(DatasourceInput {
             config: object_field(config, "config", "")?,
@@ -274,7 +294,8 @@ pub struct ActionInput<'a> {
 }
 
 impl<'a> ActionInput<'a> {
-    pub(crate) fn from_value(v: Value<'a>) -> Result<ActionInput<'a>, Error> {
+    /// Reads an action input (ABI.md, "action").
+    pub fn from_value(v: Value<'a>) -> Result<ActionInput<'a>, Error> {
         let [config, key, attempt, payload, profile] =
             v.get_all(["config", "idempotencyKey", "attempt", "payload", "profile"]);
         let attempt = match attempt.kind() {
