@@ -27,6 +27,8 @@ test: plugins ## run every test (Go unit, fuzz smoke, plugin conformance, end-to
 	@command -v node >/dev/null || { echo "installing Node.js for the JavaScript client's tests"; apt-get update -qq && apt-get install -y -qq nodejs; }
 	WAYLINE_BIN=$(CURDIR)/$(BIN) sdk/client/js/test/run.sh
 	cd sdk/assemblyscript && npm ci --silent --no-audit --no-fund && npm test --silent
+	sdk/rust/test.sh
+	sdk/c/test.sh
 	$(MAKE) designer-test
 
 .PHONY: designer designer-test
