@@ -15,6 +15,7 @@ Usage:
   wayline bench [flags]     measure a node against bare fasthttp and Pebble (see wayline bench -h)
   wayline plugin COMMAND    push, list or test Wasm plugins (see wayline plugin help)
   wayline users COMMAND     add, list or delete designer users (see wayline users help)
+  wayline profiles import FILE   bulk-import NDJSON profiles (see wayline profiles help)
   wayline version           print the version
 
 Every serve flag has a WAYLINE_* environment variable (flag --data is WAYLINE_DATA).
@@ -40,6 +41,8 @@ func main() {
 		os.Exit(pluginCmd(args[1:]))
 	case "users", "user":
 		os.Exit(usersCmd(args[1:]))
+	case "profiles", "profile":
+		os.Exit(profilesCmd(args[1:]))
 	case "version", "--version":
 		fmt.Println("wayline", version)
 	case "help", "-h", "--help":

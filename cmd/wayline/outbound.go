@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/wayline/wayline/runtime/channels"
 	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/meta"
@@ -61,7 +59,7 @@ func trackingKey(md *meta.Store) ([]byte, error) {
 
 // newChannels builds the channel providers over guard, and the public endpoints of messages
 // (open pixel, click redirect, unsubscribe, delivery callbacks) feeding eng.
-func newChannels(md *meta.Store, guard *netguard.Guard, publicURL string, eng *engine.Engine) (*channels.Service, map[string]fasthttp.RequestHandler, error) {
+func newChannels(md *meta.Store, guard *netguard.Guard, publicURL string, eng *engine.Engine) (*channels.Service, *channels.Handlers, error) {
 	key, err := trackingKey(md)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the link-signing key: %w", err)
@@ -75,15 +73,9 @@ func newChannels(md *meta.Store, guard *netguard.Guard, publicURL string, eng *e
 		model.ActionSMS:   channels.NewSMS(guard, 10*time.Second, tr),
 		model.ActionPush:  channels.NewPush(guard, 10*time.Second),
 	}}
+	// The API registers these as its public message routes (api.Deps.Messages).
 	h := &channels.Handlers{Tracker: tr, Reactor: engineReactor{eng}}
-	routes := map[string]fasthttp.RequestHandler{
-		"/v1/track/open":     h.Open,
-		"/v1/track/click":    h.Click,
-		"/v1/unsubscribe":    h.Unsubscribe,
-		"/v1/callbacks/sms":  h.SMSStatus,
-		"/v1/callbacks/push": h.PushStatus,
-	}
-	return svc, routes, nil
+	return svc, h, nil
 }
 
 // ensureReactionEvents defines the system event types messages send back, so journeys can

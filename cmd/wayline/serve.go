@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -182,25 +182,40 @@ func run(f serveFlags, log *slog.Logger) error {
 	// Plugin conditions, data-source adapters and plugin actions run on the wazero host.
 	runner := &pluginRunner{reg: registry, cat: cat}
 	caller.Plugins = runner
+	// REST data sources dial through the same guard as REST actions and channel providers.
 	eng.UseExtensions(runner, datasource.NewService(datasource.Config{},
-		map[string]datasource.Fetcher{model.DataSourcePlugin: datasource.PluginFetcher{Runner: runner}}))
+		map[string]datasource.Fetcher{
+			model.DataSourcePlugin: datasource.PluginFetcher{Runner: runner},
+			model.DataSourceREST:   &datasource.RESTFetcher{Guard: guard},
+		}))
 	extra := map[string]fasthttp.RequestHandler{}
 	publicURL := f.publicURL
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	chans, chanRoutes, err := newChannels(md, guard, publicURL, eng)
+	chans, messageEndpoints, err := newChannels(md, guard, publicURL, eng)
 	if err != nil {
 		return err
 	}
 	defer chans.Close()
 	caller.Channels = chans
-	maps.Copy(extra, chanRoutes)
 	if f.demo {
 		sink := demosink.New(1000)
 		extra["/demo/sink"] = sink.Handler
 		extra["/demo/sink/{path:*}"] = sink.Handler
-		if err := loadDemo(md, "http://"+ln.Addr().String()+"/demo/sink"); err != nil {
+		extra["/demo/crm/{path:*}"] = demosink.CRM
+		// The demo's email goes to an SMTP sink in this process, recorded into the same sink;
+		// the guard lets calls reach exactly that address.
+		mailSink, err := demosink.ServeMail(sink, "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("start the demo SMTP sink: %w", err)
+		}
+		defer mailSink.Close()
+		ap := mailSink.Addr().(*net.TCPAddr).AddrPort()
+		mailAddr := netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		guard.AllowAddrs = append(guard.AllowAddrs, mailAddr)
+		base := "http://" + ln.Addr().String()
+		if err := loadDemo(md, base+"/demo/sink", base+"/demo/crm", mailAddr); err != nil {
 			return fmt.Errorf("load the demo workspace: %w", err)
 		}
 	}
@@ -209,7 +224,7 @@ func run(f serveFlags, log *slog.Logger) error {
 	// workers must be stopped before the store closes under them. Stop is idempotent.
 	defer eng.Stop()
 	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Plugins: pluginsHost,
-		Users: people, Designer: designer.FS(), Extra: extra, Log: log})
+		Users: people, Designer: designer.FS(), Extra: extra, Messages: messageEndpoints, Log: log})
 	if err != nil {
 		return err
 	}

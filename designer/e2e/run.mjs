@@ -9,8 +9,9 @@
 // Every wait polls for a condition with a deadline (no fixed sleeps), so a slow machine makes
 // the test slower, not flaky.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHTTPServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.env.WAYLINE_BIN ?? resolve(here, '../../bin/wayline');
 const out = resolve(process.env.E2E_OUT ?? join(here, 'out'));
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const pluginsDir = process.env.PLUGINS_DIR ?? resolve(here, '../../bin/plugins');
+const pluginManifest = resolve(here, '../../plugins/examples/loyalty-tier/manifest.json');
 const adminKey = 'e2e-admin-key-0123456789';
 const adminPassword = 'e2e-admin-password';
 const viewerPassword = 'e2e-viewer-password';
@@ -60,7 +63,8 @@ async function startNode() {
   const data = mkdtempSync(join(tmpdir(), 'wayline-e2e-'));
   const url = `http://127.0.0.1:${port}`;
   let logs = '';
-  const proc = spawn(bin, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--admin-key', adminKey, '--admin-password', adminPassword], {
+  // --allow-net lets REST actions reach the test's own receiver on loopback.
+  const proc = spawn(bin, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`, '--admin-key', adminKey, '--admin-password', adminPassword, '--allow-net', '127.0.0.1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout.on('data', (b) => (logs += b));
@@ -80,6 +84,22 @@ async function startNode() {
       rmSync(data, { recursive: true, force: true });
     },
   };
+}
+
+/** startReceiver answers every request 200 and remembers it: the REST action's far end. */
+async function startReceiver() {
+  const seen = [];
+  const srv = createHTTPServer((req, res) => {
+    seen.push({ method: req.method, url: req.url, auth: req.headers.authorization });
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  srv.unref();
+  return { url: `http://127.0.0.1:${srv.address().port}`, seen };
 }
 
 async function call(node, method, path, body) {
@@ -129,6 +149,7 @@ async function signIn(page, node, user, password) {
 async function main() {
   mkdirSync(out, { recursive: true });
   const node = await startNode();
+  const hooks = await startReceiver();
   log(`node on ${node.url}`);
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -210,10 +231,30 @@ async function main() {
     await page.getByText('No problems found').waitFor();
     log('fixed');
 
+    // Test mode: a test profile, an event from the form generated from the schema, and the
+    // path lit up on the draft, step by step, with what the condition saw.
+    await page.getByRole('button', { name: 'Test', exact: true }).click();
+    await page.getByLabel('Test profile').fill('test:alice');
+    await page.getByRole('button', { name: 'Use test profile' }).click();
+    await page.locator('[data-testid="test-profile"]').waitFor();
+    await page.getByLabel('Test field plan').fill('pro');
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.locator('[data-testid="lit-condition-1"]', { hasText: '→ b1' }).waitFor();
+    await page.locator('[data-testid="lit-update-profile-1"]').waitFor();
+    await page.locator('[data-testid="lit-end-1"]').waitFor();
+    if (await page.locator('[data-testid="lit-event-1"]').count() === 0) throw new Error('test mode: the entry node is not lit');
+    await page.locator('[data-testid="test-steps"]').getByText('what the condition saw').first().click();
+    await page.locator('[data-testid="test-steps"] pre', { hasText: '"plan": "pro"' }).waitFor();
+    await shot(page, '04-test-mode.png');
+    await page.getByRole('button', { name: 'Leave test mode' }).click();
+    const testReport = await call(node, 'GET', '/v1/journeys/onboarding/report');
+    if ((testReport.body.totals.entered ?? 0) !== 0) throw new Error(`a test run counts in the journey's totals: ${JSON.stringify(testReport.body.totals)}`);
+    log('test mode lit the path');
+
     // Publish, with confirmation; the live version shows read-only.
     await page.getByRole('button', { name: 'Publish…' }).click();
     await page.getByRole('dialog').waitFor();
-    await shot(page, '04-publish-confirm.png');
+    await shot(page, '05-publish-confirm.png');
     await page.getByRole('dialog').getByRole('button', { name: 'Publish' }).click();
     await page.locator('[data-testid="journey-status"]', { hasText: 'live v1' }).waitFor();
     if (await page.locator('[data-testid^="palette-"]').count()) throw new Error('the live version shows the palette: it must be read-only');
@@ -230,12 +271,87 @@ async function main() {
     await page.locator('[data-testid="count-condition-1-b:b1"]', { hasText: '2' }).waitFor();
     await page.locator('[data-testid="count-condition-1-else"]', { hasText: '1' }).waitFor();
     await page.locator('[data-testid="counts-event-1"]', { hasText: '▶ 3' }).waitFor();
-    await shot(page, '05-live-counts.png');
+    await shot(page, '06-live-counts.png');
     log('live counts shown');
+
+    // The report page: charts over time from the hourly series (a lazily loaded chunk).
+    await page.getByRole('button', { name: 'Report' }).click();
+    await page.locator('[data-testid="chart-flow"] canvas').waitFor();
+    await page.locator('[data-testid="report-summary"]', { hasText: '3' }).waitFor();
+    await shot(page, '07-report.png');
+    log('report charts shown');
+
+    // The profile trace view of the test profile, with the draft's steps.
+    await page.getByRole('link', { name: 'Profile trace' }).click();
+    await page.getByLabel('Profile id').fill('test:alice');
+    await page.getByRole('button', { name: 'Show trace' }).click();
+    await page.locator('[data-testid="trace"]', { hasText: 'onboarding draft' }).waitFor();
+    await shot(page, '08-profile-trace.png');
+
+    // The event debugger shows accepted and rejected events with the reason.
+    const bad = await call(node, 'POST', '/v1/events', [{ type: 'user.signup', data: { plan: 'pro' } }]);
+    if (bad.body?.results?.[0]?.status !== 'rejected') throw new Error(`an event without identity was not rejected: ${bad.status} ${JSON.stringify(bad.body)}`);
+    await page.getByRole('link', { name: 'Event debugger' }).click();
+    await page.locator('[data-testid="recent-events"] tr', { hasText: 'rejected' }).first().waitFor();
+    await page.locator('[data-testid="recent-events"] tr', { hasText: 'accepted' }).first().waitFor();
+    await shot(page, '09-event-debugger.png');
+    log('event debugger shown');
+
+    // Custom actions: a REST action with a write-only token, and its test call.
+    await page.getByRole('link', { name: 'Actions' }).click();
+    await page.getByRole('button', { name: 'New action' }).click();
+    await page.getByLabel('Action id').fill('crm-hook');
+    await page.getByLabel('Action name').fill('CRM hook');
+    await page.getByLabel('URL').fill(`${hooks.url}/hooks/{{ event.data.userId }}`);
+    await page.getByLabel('Bearer token (write-only)').fill('s3cret-token');
+    await page.getByRole('button', { name: 'Create action' }).click();
+    await page.getByRole('cell', { name: 'crm-hook', exact: true }).waitFor();
+    const stored = await call(node, 'GET', '/v1/actions/crm-hook');
+    if (JSON.stringify(stored.body).includes('s3cret-token')) throw new Error('the API returned a write-only action secret');
+    await page.getByRole('button', { name: 'Test call crm-hook' }).click();
+    await page.locator('[data-testid="action-test-result"]', { hasText: '"ok": true' }).waitFor();
+    const hit = hooks.seen.find((h) => h.url === '/hooks/u1');
+    if (!hit || hit.auth !== 'Bearer s3cret-token') throw new Error(`the test call did not reach the receiver with the token: ${JSON.stringify(hooks.seen)}`);
+    await shot(page, '10-actions.png');
+    log('action created and test-called');
+
+    await page.getByRole('link', { name: 'Data sources' }).click();
+    await page.getByRole('button', { name: 'New data source' }).click();
+    await shot(page, '11-data-sources.png');
+
+    // API keys: the secret is shown once.
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByLabel('Key name').fill('mobile app');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.locator('[data-testid="new-key"]').waitFor();
+    await page.getByRole('cell', { name: 'mobile app', exact: true }).waitFor();
+    await shot(page, '12-api-keys.png');
+    log('API key created');
+
+    // Plugins: upload a module built by `make plugins` with its manifest, run it on a sample.
+    const wasmPath = join(pluginsDir, 'loyalty-tier.wasm');
+    if (!existsSync(wasmPath)) {
+      log(`SKIP plugins upload: ${wasmPath} is missing (run \`make plugins\` first)`);
+    } else {
+      await page.getByRole('link', { name: 'Plugins' }).click();
+      await page.getByLabel('Manifest (JSON)').setInputFiles(pluginManifest);
+      await page.getByLabel('Module (.wasm)').setInputFiles(wasmPath);
+      await page.getByRole('button', { name: 'Upload' }).click();
+      await page.getByRole('cell', { name: 'loyalty-tier', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Test run' }).click();
+      await page.getByLabel('Input (JSON)').fill(JSON.stringify({ profile: { attributes: { points: 700 } }, event: {} }));
+      await page.getByLabel('Config (JSON)').fill(JSON.stringify({ tier: 'silver' }));
+      await page.getByRole('button', { name: 'Run', exact: true }).click();
+      await page.locator('form[aria-label="Test run"] pre').waitFor();
+      const outText = await page.locator('form[aria-label="Test run"] pre').textContent();
+      if (!outText.trim().startsWith('{') || outText.includes('"error"')) throw new Error(`running the plugin: ${outText}`);
+      await shot(page, '13-plugins.png');
+      log(`plugin uploaded and run: ${outText.replace(/\s+/g, ' ').slice(0, 120)}`);
+    }
 
     await page.getByRole('link', { name: 'Journeys' }).click();
     await page.getByRole('link', { name: 'Onboarding' }).waitFor();
-    await shot(page, '06-journey-list.png');
+    await shot(page, '14-journey-list.png');
 
     // --- a viewer sees no edit controls, and the API refuses a change anyway -------------------------
     const made = await call(node, 'POST', '/v1/users', { username: 'vera', role: 'viewer', password: viewerPassword });
@@ -253,7 +369,7 @@ async function main() {
     }
     if (await vpage.locator('[data-testid^="palette-"]').count()) throw new Error('a viewer sees the palette');
     if (!(await vpage.getByLabel('Branch 1 condition', { exact: true }).getAttribute('readonly') !== null)) throw new Error('a viewer can type in a condition');
-    await shot(vpage, '07-viewer.png');
+    await shot(vpage, '15-viewer.png');
     const signin = await fetch(node.url + '/v1/sessions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'vera', password: viewerPassword }) });
     const cookie = signin.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     const { csrfToken } = await signin.json();

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { del, errorText, get, hasSessionCookie, post, setCsrfToken, setUnauthenticatedHandler } from './api';
 import { allows, type Me } from './model';
 import { go, useRoute } from './route';
@@ -7,6 +7,11 @@ import { JourneyEditor } from './screens/JourneyEditor';
 import { EventDefinitions } from './screens/EventDefinitions';
 import { Users } from './screens/Users';
 import { Plugins } from './screens/Plugins';
+import { Actions, DataSources, EventDebugger, Keys } from './screens/Config';
+
+// The report page and the trace view carry the chart library: loaded when first opened.
+const ReportPage = lazy(() => import('./screens/Report').then((m) => ({ default: m.ReportPage })));
+const ProfileTrace = lazy(() => import('./screens/Report').then((m) => ({ default: m.ProfileTrace })));
 
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
@@ -52,8 +57,23 @@ export function App() {
     case 'users':
       screen = <Users me={me} />;
       break;
+    case 'actions':
+      screen = <Actions me={me} />;
+      break;
+    case 'data-sources':
+      screen = <DataSources me={me} />;
+      break;
+    case 'keys':
+      screen = <Keys />;
+      break;
+    case 'debugger':
+      screen = <EventDebugger />;
+      break;
+    case 'trace':
+      screen = <ProfileTrace key={route[1] ?? ''} initial={route[1]} />;
+      break;
     default:
-      screen = route[1] ? <JourneyEditor key={route[1]} id={route[1]} me={me} /> : <JourneyList me={me} />;
+      screen = route[1] && route[2] === 'report' ? <ReportPage id={route[1]} /> : route[1] ? <JourneyEditor key={route[1]} id={route[1]} me={me} /> : <JourneyList me={me} />;
   }
   const nav = (id: string, label: string) => (
     <a href={`#/${id}`} aria-current={section === id ? 'page' : undefined} className={section === id ? 'active' : ''}>
@@ -67,7 +87,12 @@ export function App() {
         <nav aria-label="Main">
           {nav('journeys', 'Journeys')}
           {nav('events', 'Event definitions')}
+          {nav('actions', 'Actions')}
+          {nav('data-sources', 'Data sources')}
           {nav('plugins', 'Plugins')}
+          {nav('debugger', 'Event debugger')}
+          {nav('trace', 'Profile trace')}
+          {allows(me.role, 'admin') && nav('keys', 'API keys')}
           {allows(me.role, 'admin') && nav('users', 'Users')}
         </nav>
         <span className="who">
@@ -79,7 +104,9 @@ export function App() {
           </button>
         )}
       </header>
-      <main className="main">{screen}</main>
+      <main className="main">
+        <Suspense fallback={<p className="page">Loading…</p>}>{screen}</Suspense>
+      </main>
     </div>
   );
 }

@@ -11,6 +11,8 @@ export interface FlowNodeData extends Record<string, unknown> {
   /** validation errors pinned on this node */
   errors?: string[];
   readOnly?: boolean;
+  /** test mode: where this node is on the test profile's path */
+  lit?: { order: number; at: string; outcome: string; error?: boolean };
 }
 
 export interface FlowNode {

@@ -37,7 +37,7 @@ export function JourneyNode({ data, selected }: NodeProps<Node<FlowNodeData>>) {
   const kind = j.kind === 'condition' && j.split?.length ? 'split' : j.kind;
   return (
     <div
-      className={`jnode kind-${kind}${selected ? ' selected' : ''}${data.errors?.length ? ' has-errors' : ''}`}
+      className={`jnode kind-${kind}${selected ? ' selected' : ''}${data.errors?.length ? ' has-errors' : ''}${data.lit ? ' lit' : ''}`}
       data-testid={`node-${j.id}`}
       aria-label={`${kindLabel[j.kind]} node ${j.name || j.id}`}
     >
@@ -48,6 +48,11 @@ export function JourneyNode({ data, selected }: NodeProps<Node<FlowNodeData>>) {
       </div>
       <div className="jnode-title">{j.name || summary(j)}</div>
       {j.name && <div className="jnode-sub">{summary(j)}</div>}
+ {data.lit && (
+        <div className={`jnode-lit${data.lit.error ? ' err' : ''}`} data-testid={`lit-${j.id}`} title={data.lit.at}>
+          #{data.lit.order} {data.lit.at.slice(11, 23)} {data.lit.outcome}
+        </div>
+      )}
       {c && (
         <div className="jnode-counts" data-testid={`counts-${j.id}`}>
           <span title="entered">▶ {c.entered ?? 0}</span>

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wayline/wayline/runtime/apierr"
 	"github.com/wayline/wayline/runtime/model"
 )
 
@@ -86,28 +87,42 @@ func validateChannel(a *model.Action, add func(field, format string, args ...any
 			add("message.title", "a push needs message.title, message.body or message.data")
 		}
 	}
-	if c := a.Capping; c != nil {
+	validatePolicy(a.Capping, a.QuietHours, "", add)
+}
+
+// ValidatePolicy checks a frequency cap and quiet hours (either may be nil), as an action's or
+// as the workspace's defaults; fields are reported under prefix ("channels.email.").
+func ValidatePolicy(c *model.Capping, q *model.QuietHours, prefix string) apierr.List {
+	var errs apierr.List
+	validatePolicy(c, q, prefix, func(field, format string, args ...any) {
+		errs = append(errs, apierr.New(422, apierr.InvalidRequest, field, format, args...))
+	})
+	return errs
+}
+
+func validatePolicy(c *model.Capping, q *model.QuietHours, prefix string, add func(field, format string, args ...any)) {
+	if c != nil {
 		if c.Max < 1 || c.Max > MaxCapMessages {
-			add("capping.max", "capping.max %d is out of range; use 1..%d messages per period", c.Max, MaxCapMessages)
+			add(prefix+"capping.max", "capping.max %d is out of range; use 1..%d messages per period", c.Max, MaxCapMessages)
 		}
 		if d := c.Period.D(); d <= 0 || d > MaxCapPeriod {
-			add("capping.period", "capping.period must be between 1s and %s, such as \"24h\"", MaxCapPeriod)
+			add(prefix+"capping.period", "capping.period must be between 1s and %s, such as \"24h\"", MaxCapPeriod)
 		}
 	}
-	if q := a.QuietHours; q != nil {
+	if q != nil {
 		for field, v := range map[string]string{"start": q.Start, "end": q.End} {
 			if _, err := time.Parse("15:04", strings.TrimSpace(v)); err != nil {
-				add("quietHours."+field, "quietHours.%s %q is not a time of day; use 24-hour HH:MM, like \"21:00\"", field, clip(v, 20))
+				add(prefix+"quietHours."+field, "quietHours.%s %q is not a time of day; use 24-hour HH:MM, like \"21:00\"", field, clip(v, 20))
 			}
 		}
 		switch q.Mode {
 		case "", "hold", "skip":
 		default:
-			add("quietHours.mode", "quietHours.mode %q is not known; use hold (send when quiet hours end) or skip (take the error path)", clip(q.Mode, 20))
+			add(prefix+"quietHours.mode", "quietHours.mode %q is not known; use hold (send when quiet hours end) or skip (take the error path)", clip(q.Mode, 20))
 		}
 		if q.DefaultTimeZone != "" {
 			if _, err := time.LoadLocation(q.DefaultTimeZone); err != nil {
-				add("quietHours.defaultTimeZone", "quietHours.defaultTimeZone %q is not an IANA time zone (like \"Europe/Paris\")", clip(q.DefaultTimeZone, 60))
+				add(prefix+"quietHours.defaultTimeZone", "quietHours.defaultTimeZone %q is not an IANA time zone (like \"Europe/Paris\")", clip(q.DefaultTimeZone, 60))
 			}
 		}
 	}

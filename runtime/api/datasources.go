@@ -76,10 +76,18 @@ func (s *Server) checkDataSource(d *model.DataSource) error {
 				d.Plugin.Version = v.Version // pinned: a new upload does not change a source
 			}
 		}
+	case model.DataSourceREST:
+		if d.Plugin != nil {
+			bad("plugin", "a REST data source has no plugin; remove plugin, or use kind \"plugin\"")
+		}
+		checkRESTSource(d, bad, func(e *apierr.Error) { errs = append(errs, e) })
 	case "":
-		bad("kind", "kind is required; use \"plugin\" (a Wasm data-source adapter)")
+		bad("kind", "kind is required; use \"rest\" (an HTTP endpoint) or \"plugin\" (a Wasm data-source adapter)")
 	default:
-		bad("kind", "kind %q is not supported; use \"plugin\" (REST data sources come later)", clipText(d.Kind, 40))
+		bad("kind", "kind %q is not supported; use \"rest\" (an HTTP endpoint) or \"plugin\" (a Wasm data-source adapter)", clipText(d.Kind, 40))
+	}
+	if d.Kind == model.DataSourcePlugin && d.REST != nil {
+		bad("rest", "a plugin data source has no rest settings; remove rest, or use kind \"rest\"")
 	}
 
 	env, err := expr.NewEnv(expr.Options{})
@@ -156,7 +164,16 @@ func (s *Server) listDataSources(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
-	writeJSON(ctx, 200, map[string]any{"items": orEmpty(raws), "nextCursor": next})
+	items := make([]redactedSource, 0, len(raws))
+	for _, raw := range raws {
+		var d model.DataSource
+		if err := json.Unmarshal(raw, &d); err != nil {
+			writeErr(ctx, err)
+			return
+		}
+		items = append(items, redactSource(d))
+	}
+	writeJSON(ctx, 200, map[string]any{"items": items, "nextCursor": next})
 }
 
 func (s *Server) createDataSource(ctx *fasthttp.RequestCtx) {
@@ -166,6 +183,7 @@ func (s *Server) createDataSource(ctx *fasthttp.RequestCtx) {
 			writeErr(ctx, err)
 			return
 		}
+		mergeSourceSecrets(&d, nil) // a mask on create sets nothing
 		if err := s.checkDataSource(&d); err != nil {
 			writeErr(ctx, err)
 			return
@@ -177,8 +195,10 @@ func (s *Server) createDataSource(ctx *fasthttp.RequestCtx) {
 				return nil, apierr.New(409, apierr.AlreadyExists, "id", "data source %q already exists; update it with PUT", d.ID)
 			}
 			// Under the write lock: the plugin version may have gone since it was checked.
-			if _, err := s.resolvePlugin(d.Plugin, "datasource"); err != nil {
-				return nil, err
+			if d.Plugin != nil {
+				if _, err := s.resolvePlugin(d.Plugin, "datasource"); err != nil {
+					return nil, err
+				}
 			}
 			return &d, nil
 		})
@@ -186,7 +206,7 @@ func (s *Server) createDataSource(ctx *fasthttp.RequestCtx) {
 			writeErr(ctx, err)
 			return
 		}
-		writeJSON(ctx, 201, d)
+		writeJSON(ctx, 201, redactSource(d))
 	})
 }
 
@@ -197,7 +217,7 @@ func (s *Server) getDataSource(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, metaErr(err, "data source", id))
 		return
 	}
-	writeJSON(ctx, 200, d)
+	writeJSON(ctx, 200, redactSource(d))
 }
 
 func (s *Server) updateDataSource(ctx *fasthttp.RequestCtx) {
@@ -219,6 +239,13 @@ func (s *Server) updateDataSource(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
+	// Secrets are write-only: a masked or empty one keeps the stored value.
+	var stored model.DataSource
+	if err := s.d.Meta.Get(meta.KindDataSource, id, &stored); err == nil {
+		mergeSourceSecrets(&d, &stored)
+	} else {
+		mergeSourceSecrets(&d, nil)
+	}
 	if err := s.checkDataSource(&d); err != nil {
 		writeErr(ctx, err)
 		return
@@ -234,8 +261,10 @@ func (s *Server) updateDataSource(ctx *fasthttp.RequestCtx) {
 		if want != 0 && want != old.Version {
 			return nil, meta.ErrConflict
 		}
-		if _, err := s.resolvePlugin(d.Plugin, "datasource"); err != nil {
-			return nil, err
+		if d.Plugin != nil {
+			if _, err := s.resolvePlugin(d.Plugin, "datasource"); err != nil {
+				return nil, err
+			}
 		}
 		// A group or field that a published journey reads must not disappear under it.
 		if err := s.breaksPublished(overlay{base: s.d.Catalog.Current(), source: &d}); err != nil {
@@ -248,7 +277,7 @@ func (s *Server) updateDataSource(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, metaErr(err, "data source", id))
 		return
 	}
-	writeJSON(ctx, 200, d)
+	writeJSON(ctx, 200, redactSource(d))
 }
 
 // DELETE /v1/data-sources/{id}: refused while a journey draft or published version reads it.

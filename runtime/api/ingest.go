@@ -19,6 +19,7 @@ import (
 	"github.com/wayline/wayline/runtime/expr"
 	"github.com/wayline/wayline/runtime/ingest"
 	"github.com/wayline/wayline/runtime/model"
+	"github.com/wayline/wayline/runtime/users"
 )
 
 // Per-event statuses in ingest answers.
@@ -56,6 +57,18 @@ func (s *Server) ingest(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		key = k
+	} else if len(ctx.Request.Header.Cookie(users.SessionCookie)) > 0 {
+		// A person signed in to the designer (test mode sends test events from the browser):
+		// the session's CSRF token is checked, and viewers may not send.
+		u, ok := s.sessionUser(ctx)
+		if !ok {
+			return
+		}
+		if !auth.Allows(u.Role, model.RoleIngest) {
+			writeErr(ctx, apierr.New(403, apierr.Forbidden, "", "sending events needs the editor or admin role; you are %s", u.Role))
+			return
+		}
+		key = &model.APIKey{ID: "user:" + u.ID, Name: u.Username, Role: u.Role}
 	}
 	ct := string(ctx.Request.Header.ContentType())
 	switch {

@@ -358,6 +358,9 @@ func (s *Server) journeyReport(ctx *fasthttp.RequestCtx) {
 	sort.Slice(versions, func(a, b int) bool { return versions[a].Version < versions[b].Version })
 	totals := map[string]int64{}
 	for _, vr := range versions {
+		if vr.Version == journey.DraftVersion {
+			continue // test runs of the draft are not the journey's totals
+		}
 		for k, n := range vr.Totals {
 			totals[k] += n
 		}

@@ -507,7 +507,8 @@ func TestDataSourcesPinTheirPluginAndReportEveryField(t *testing.T) {
 	}{
 		{"dash in id", func(m map[string]any) { m["id"] = "my-source" }, "invalid_request", "id"},
 		{"no name", func(m map[string]any) { m["name"] = " " }, "invalid_request", "name"},
-		{"rest kind", func(m map[string]any) { m["kind"] = "rest" }, "invalid_request", "kind"},
+		{"unknown kind", func(m map[string]any) { m["kind"] = "graphql" }, "invalid_request", "kind"},
+		{"rest kind with a plugin", func(m map[string]any) { m["kind"] = "rest" }, "invalid_request", "plugin"},
 		{"no plugin", func(m map[string]any) { delete(m, "plugin") }, "invalid_request", "plugin"},
 		{"unknown plugin", func(m map[string]any) { m["plugin"] = map[string]any{"name": "nope"} }, "unknown_plugin", "plugin.name"},
 		{"unknown version", func(m map[string]any) { m["plugin"] = map[string]any{"name": "wx", "version": "3.0.0"} }, "unknown_plugin", "plugin.version"},

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"reflect"
 	"sort"
 	"strings"
@@ -124,7 +125,10 @@ type Deps struct {
 	Designer fs.FS
 	// Extra routes (the demo sink) mounted as-is, without auth.
 	Extra map[string]fasthttp.RequestHandler
-	Log   *slog.Logger
+	// Messages serves the public endpoints of sent messages (open pixel, click redirect,
+	// unsubscribe, delivery callbacks); nil: they answer 503.
+	Messages MessageEndpoints
+	Log      *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -257,6 +261,10 @@ func (s *Server) register(r *router.Router) {
 	s.handle(r, "PUT", "/v1/users/{id}", model.RoleAdmin, s.updateUser)
 	s.handle(r, "DELETE", "/v1/users/{id}", model.RoleAdmin, s.deleteUser)
 	s.handle(r, "POST", "/v1/expressions/check", model.RoleViewer, s.checkExpression)
+	s.handle(r, "POST", "/v1/messages/preview", model.RoleEditor, s.previewMessage)
+	s.handle(r, "GET", "/v1/settings", model.RoleViewer, s.getSettings)
+	s.handle(r, "PUT", "/v1/settings", model.RoleAdmin, s.putSettings)
+	s.registerMessageEndpoints(r)
 
 	s.handle(r, "GET", "/v1/keys", model.RoleAdmin, s.listKeys)
 	s.handle(r, "POST", "/v1/keys", model.RoleAdmin, s.createKey)
@@ -305,6 +313,7 @@ func (s *Server) register(r *router.Router) {
 	s.handle(r, "GET", "/v1/journeys/{id}/versions/{version}", model.RoleViewer, s.getVersion)
 	s.handle(r, "GET", "/v1/journeys/{id}/report", model.RoleViewer, s.journeyReport)
 
+	s.handle(r, "POST", "/v1/profiles/import", model.RoleEditor, s.importProfiles)
 	s.handle(r, "GET", "/v1/profiles/{id}", model.RoleViewer, s.getProfile)
 	s.handle(r, "PUT", "/v1/profiles/{id}", model.RoleEditor, s.upsertProfile)
 	s.handle(r, "DELETE", "/v1/profiles/{id}", model.RoleEditor, s.deleteProfile)
@@ -490,6 +499,13 @@ func (l limitReader) Read(p []byte) (int, error) {
 
 func param(ctx *fasthttp.RequestCtx, name string) string {
 	v, _ := ctx.UserValue(name).(string)
+	// The router matches the path as sent (PathOriginal), so a parameter arrives still
+	// percent-encoded ("email%3Aada%40example.com"); decode it once here.
+	if strings.IndexByte(v, '%') >= 0 {
+		if u, err := url.PathUnescape(v); err == nil {
+			return u
+		}
+	}
 	return v
 }
 

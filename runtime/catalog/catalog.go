@@ -6,6 +6,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -87,7 +88,8 @@ func New(m *meta.Store, log *slog.Logger, onSwap func(*Snapshot)) (*Catalog, err
 		return nil, err
 	}
 	m.OnChange(func(kind string) {
-		if kind == meta.KindAPIKey || kind == meta.KindIdempotency || kind == meta.KindSetting {
+		// Settings count: the workspace's channel defaults apply to actions (see applyDefaults).
+		if kind == meta.KindAPIKey || kind == meta.KindIdempotency {
 			return
 		}
 		if err := c.Rebuild(); err != nil {
@@ -155,11 +157,16 @@ func (c *Catalog) Rebuild() error {
 	if err != nil {
 		return err
 	}
+	var settings model.Settings
+	if err := c.meta.Get(meta.KindSetting, model.SettingsID, &settings); err != nil && !errors.Is(err, meta.ErrNotFound) {
+		return fmt.Errorf("workspace settings: %w", err)
+	}
 	err = c.meta.ListAll(meta.KindAction, func(id string, raw []byte) error {
 		a := &model.Action{}
 		if err := json.Unmarshal(raw, a); err != nil {
 			return fmt.Errorf("action %s: %w", id, err)
 		}
+		applyDefaults(a, &settings)
 		s.Actions[a.ID] = a
 		s.Journeys.AddAction(a)
 		return nil
@@ -200,6 +207,16 @@ func (c *Catalog) Rebuild() error {
 	if err != nil {
 		return err
 	}
+	// Drafts that compile take test events (test mode); one that does not is simply not testable
+	// until it validates.
+	for _, j := range journeys {
+		if j.Draft == nil {
+			continue
+		}
+		if g, errs := journey.Compile(j.ID, journey.DraftVersion, j.Name, journey.Pin(j.Draft, s), s); len(errs) == 0 {
+			s.Journeys.AddDraft(g)
+		}
+	}
 	c.current.Store(s)
 	if c.onSwap != nil {
 		c.onSwap(s)
@@ -226,4 +243,22 @@ func CompileEventType(def *model.EventDefinition) (*EventType, error) {
 		t.Qualifier = p
 	}
 	return t, nil
+}
+
+// applyDefaults gives a channel action that sets no frequency cap or quiet hours of its own the
+// workspace's for its kind. The stored action is not changed: the defaults live in the
+// settings, so changing them changes every action that relies on them.
+func applyDefaults(a *model.Action, st *model.Settings) {
+	p, ok := st.Channels[a.Kind]
+	if !ok || !model.IsChannel(a.Kind) {
+		return
+	}
+	if a.Capping == nil && p.Capping != nil {
+		c := *p.Capping
+		a.Capping = &c
+	}
+	if a.QuietHours == nil && p.QuietHours != nil {
+		q := *p.QuietHours
+		a.QuietHours = &q
+	}
 }

@@ -37,7 +37,8 @@ type Source struct {
 // Group is a compiled field group.
 type Group struct {
 	Def    model.DataSourceGroup
-	params []param // sorted by name, so cache keys are stable
+	params []param   // sorted by name, so cache keys are stable
+	rest   *restCall // "rest" sources: the request templates
 }
 
 type param struct {
@@ -64,6 +65,15 @@ func Compile(def *model.DataSource, env *expr.Env) (*Source, error) {
 				return nil, fmt.Errorf("groups[%d].params.%s: %w", i, n, err)
 			}
 			cg.params = append(cg.params, param{n, p})
+		}
+		if def.Kind == model.DataSourceREST {
+			penv, err := expr.NewParamsEnv()
+			if err != nil {
+				return nil, err
+			}
+			if cg.rest, err = compileREST(g, penv); err != nil {
+				return nil, fmt.Errorf("groups[%d].%w", i, err)
+			}
 		}
 		s.Groups[g.Name] = cg
 	}

@@ -1,5 +1,6 @@
 // Package demosink owns the built-in HTTP endpoint that the demo REST action calls, and that
-// tests and benchmarks use as a real receiver.
+// tests and benchmarks use as a real receiver; with it, the demo's SMTP sink (ServeMail, which
+// records mails into the same Sink) and the stand-in CRM the demo's REST data source reads (CRM).
 //
 // Every request other than GET is recorded — time, method, path, headers, Idempotency-Key and
 // body — into a ring of the last N, counted, and answered 200 {"ok":true}. A GET answers with

@@ -50,6 +50,11 @@ type Config struct {
 	// TraceLength is how many trace records are kept per profile: one record holds the steps
 	// of one micro-batch that touched the profile (usually one event and what it caused).
 	TraceLength int
+	// TestWaitCap shortens the waits of test instances (entered by events marked test, see
+	// docs/designer.md "Test mode"): a wait node, or an event node's timeout, waits at most this
+	// long, so a journey with "wait 3 days" can be watched end to end in seconds. Live instances
+	// are not affected.
+	TestWaitCap time.Duration
 	// Dispatch configures the outbox dispatcher.
 	Dispatch DispatchConfig
 	// Logger receives operational messages; slog.Default() when nil.
@@ -65,6 +70,7 @@ func DefaultConfig() Config {
 		DedupeWindow: 24 * time.Hour,
 		TimerRate:    20000,
 		TraceLength:  100,
+		TestWaitCap:  2 * time.Second,
 		Dispatch:     DefaultDispatchConfig(),
 	}
 }
@@ -88,6 +94,9 @@ func (c *Config) fill() {
 	}
 	if c.TraceLength == 0 {
 		c.TraceLength = d.TraceLength
+	}
+	if c.TestWaitCap == 0 {
+		c.TestWaitCap = d.TestWaitCap
 	}
 	c.Dispatch.fill()
 	if c.Logger == nil {

@@ -84,11 +84,13 @@ func (st *stepCtx) handleResult(res *callResult) {
 	if res.out.OK {
 		st.count(scope, "sent", 1)
 		st.count(ns, "sent", 1)
+		st.countActionHour(rec, "actionsSent")
 		st.resume(rec, true, "")
 		return
 	}
 	st.count(scope, "failed", 1)
 	st.count(ns, "failed", 1)
+	st.countActionHour(rec, "actionsFailed")
 	rec.LastError = res.out.Err
 	a, known := st.cat.Action(rec.ActionID)
 	if known && res.out.Retryable {
@@ -107,6 +109,14 @@ func (st *stepCtx) handleResult(res *callResult) {
 	st.count(ns, "deadLettered", 1)
 	st.put(store.SeqKey(st.pid(), store.KindDeadLetter, st.p.nextSeq()), DeadLetter{outboxRec: *rec, FailedAt: st.now, Reason: reason})
 	st.resume(rec, false, reason)
+}
+
+// countActionHour counts a call's outcome in its journey's hourly series (the report's charts);
+// calls made by test runs of a draft stay out of it.
+func (st *stepCtx) countActionHour(rec *outboxRec, metric string) {
+	if rec.Journey != "" && rec.Version != journey.DraftVersion {
+		st.count(HourScope(rec.Journey, st.now), metric, 1)
+	}
 }
 
 func (st *stepCtx) requeue(rec *outboxRec, due time.Time) {

@@ -112,6 +112,10 @@ type TraceStep struct {
 	Outcome  string    `json:"outcome,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
 	EventID  string    `json:"eventId,omitempty"`
+	// Data is what a condition saw, on the steps of test instances only (the event's data, the
+	// profile's attributes and the instance's variables), so test mode can show why a branch
+	// was taken without making every live trace heavier.
+	Data map[string]any `json:"data,omitempty"`
 }
 
 func encode(v any) ([]byte, error) { return sonic.Marshal(v) }

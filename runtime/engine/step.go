@@ -41,6 +41,8 @@ type stepCtx struct {
 	batching       bool
 	parked         []parked
 	parkedProfiles map[string]bool
+
+	branch string // the branch decideFrom took last, for the trace
 }
 
 type journeyCatalog = journey.Catalog
@@ -105,7 +107,7 @@ func (st *stepCtx) flushCounters() {
 // countNode counts an outcome at a journey node, and per hour for the journey.
 func (st *stepCtx) countNode(inst *instance, node, metric string) {
 	st.count(NodeScope(inst.JourneyID, inst.Version, node), metric, 1)
-	if node == "" {
+	if node == "" && !inst.Test { // test runs stay out of the report's series
 		st.count(HourScope(inst.JourneyID, st.now), metric, 1)
 	}
 }
@@ -325,14 +327,19 @@ func (st *stepCtx) advanceWaiting(prof *storedProfile, ev *model.Envelope) {
 
 // enter starts new instances of the live journeys this event enters.
 func (st *stepCtx) enter(prof *storedProfile, ev *model.Envelope) {
-	for _, g := range st.cat.Entries(ev.Type) {
+	entries := st.cat.Entries(ev.Type)
+	if ev.Test {
+		entries = st.cat.TestEntries(ev.Type) // drafts first: test mode
+	}
+	for _, g := range entries {
 		// Every entry writes the history record, so a profile without one has no instance of
 		// this journey either: most events of new profiles cost one lookup here, not two.
 		hk := store.PartKey(st.pid(), store.KindHistory, prof.ID, g.JourneyID)
 		var h history
 		if raw, ok := st.historyOf(prof, hk); ok {
 			_ = decode(raw, &h)
-			if g.Reentrance.Mode != model.ReenterAfter || st.now.Sub(h.LastEntry) < g.Reentrance.Wait.D() {
+			// Test events may enter again and again (re-running a test), one at a time.
+			if !ev.Test && (g.Reentrance.Mode != model.ReenterAfter || st.now.Sub(h.LastEntry) < g.Reentrance.Wait.D()) {
 				continue
 			}
 			if st.loadInstance(prof.ID, g.JourneyID) != nil {
@@ -419,7 +426,7 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 		case model.NodeEvent:
 			inst.State, inst.Token = waitEvent, inst.Token+1
 			if n.Timeout > 0 {
-				inst.WaitKey = st.schedule(st.now.Add(n.Timeout.D()), timerRec{Kind: timerTimeout, Profile: prof.ID, Journey: inst.JourneyID, Instance: inst.ID, Token: inst.Token})
+				inst.WaitKey = st.schedule(st.testDue(inst, st.now.Add(n.Timeout.D())), timerRec{Kind: timerTimeout, Profile: prof.ID, Journey: inst.JourneyID, Instance: inst.ID, Token: inst.Token})
 			}
 			st.traceNode(prof, inst, n, "waiting", "for event "+n.Event)
 			st.saveInstance(prof.ID, inst)
@@ -430,6 +437,7 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 				st.nodeError(prof, inst, n, err)
 				due = st.now
 			}
+			due = st.testDue(inst, due)
 			if due.After(st.now) {
 				inst.State, inst.Token = waitTimer, inst.Token+1
 				inst.WaitKey = st.schedule(due, timerRec{Kind: timerWait, Profile: prof.ID, Journey: inst.JourneyID, Instance: inst.ID, Token: inst.Token})
@@ -443,6 +451,7 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 			if next, parked = st.decideFrom(prof, inst, g, n, act, 0); parked {
 				return // moves on when the plugin batch is answered (pluginbatch.go)
 			}
+			st.traceDecision(prof, inst, n, act)
 		case model.NodeAction:
 			// With an error path the instance waits for the call's outcome; without one it
 			// moves on and the call is fire-and-forget (still retried and reported).
@@ -482,6 +491,24 @@ func (st *stepCtx) traceNode(prof *storedProfile, inst *instance, n *journey.Nod
 	st.trace(prof, TraceStep{Kind: "node", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: n.ID, Outcome: outcome, Detail: detail})
 }
 
+// traceDecision records which branch a condition took; on test instances, with what it saw.
+func (st *stepCtx) traceDecision(prof *storedProfile, inst *instance, n *journey.Node, act *expr.Activation) {
+	step := TraceStep{Kind: "node", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: n.ID, Outcome: "branch", Detail: st.branch}
+	if inst.Test {
+		data, _ := act.Event["data"].(map[string]any)
+		step.Data = map[string]any{"event": data, "profile": prof.Attributes, "vars": inst.Vars}
+	}
+	st.trace(prof, step)
+}
+
+// testDue shortens a test instance's wait to at most Config.TestWaitCap.
+func (st *stepCtx) testDue(inst *instance, due time.Time) time.Time {
+	if limit := st.now.Add(st.p.e.cfg.TestWaitCap); inst.Test && due.After(limit) {
+		return limit
+	}
+	return due
+}
+
 func (st *stepCtx) nodeError(prof *storedProfile, inst *instance, n *journey.Node, err error) {
 	st.countNode(inst, n.ID, "errored")
 	st.countNode(inst, "", "errored")
@@ -508,6 +535,7 @@ func (st *stepCtx) decideFrom(prof *storedProfile, inst *instance, g *journey.Gr
 		for _, s := range n.Splits {
 			if b < s.Upper {
 				st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:"+s.ID, 1)
+				st.branch = s.ID
 				return s.Next, false
 			}
 		}
@@ -531,21 +559,28 @@ func (st *stepCtx) decideFrom(prof *storedProfile, inst *instance, g *journey.Gr
 				st.traceNode(prof, inst, n, "plugin", "branch "+br.ID+": "+reason)
 			}
 		default:
-			if err := st.readSources(act, br.Expr.DataSources()); err != nil {
-				st.nodeError(prof, inst, n, fmt.Errorf("branch %s: %w", br.ID, err))
-			}
+			// One error per branch evaluation: a group that could not be read usually makes
+			// the expression fail too, and the read's error is the one that says why.
+			rerr := st.readSources(act, br.Expr.DataSources())
 			var err error
 			if ok, err = br.Expr.EvalBool(act); err != nil {
-				st.nodeError(prof, inst, n, fmt.Errorf("branch %s: %w", br.ID, err))
 				ok = false
+			}
+			if rerr != nil {
+				err = rerr
+			}
+			if err != nil {
+				st.nodeError(prof, inst, n, fmt.Errorf("branch %s: %w", br.ID, err))
 			}
 		}
 		if ok {
 			st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:"+br.ID, 1)
+			st.branch = br.ID
 			return br.Next, false
 		}
 	}
 	st.count(NodeScope(inst.JourneyID, inst.Version, n.ID), "branch:else", 1)
+	st.branch = "else"
 	return n.ElseNode, false
 }
 

@@ -96,6 +96,34 @@ var baseEnv = sync.OnceValues(func() (*cel.Env, error) {
 	return env, nil
 })
 
+// NewParamsEnv returns an Env for the request templates of a REST data source: they read only
+// params, the group's evaluated parameters ({{ params.id }}), set as Activation.Params.
+func NewParamsEnv() (*Env, error) {
+	env, err := paramsEnv()
+	if err != nil {
+		return nil, err
+	}
+	return &Env{cel: env}, nil
+}
+
+var paramsEnv = sync.OnceValues(func() (*cel.Env, error) {
+	env, err := cel.NewEnv(
+		cel.Variable("params", cel.MapType(cel.StringType, cel.DynType)),
+		cel.OptionalTypes(),
+		cel.CrossTypeNumericComparisons(true),
+		cel.DefaultUTCTimeZone(true),
+		cel.ParserExpressionSizeLimit(maxSourceLen),
+		cel.ParserRecursionLimit(100),
+		cel.RegexProgramSizeLimit(1000),
+		ext.Strings(),
+		ext.Math(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("expr: building the CEL environment for parameters: %w", err)
+	}
+	return env, nil
+})
+
 // hashPercent is hash_percent: FNV-1a 64 of s's bytes, modulo 100. Its results never change;
 // percentage splits depend on them.
 func hashPercent(s string) int {

@@ -21,6 +21,9 @@ type Activation struct {
 	DS map[string]any
 	// Now is the engine's clock; the zero time means time.Now().
 	Now time.Time
+	// Params are a data-source group's evaluated parameters, read as params by the templates
+	// compiled with NewParamsEnv.
+	Params map[string]any
 }
 
 // activation is Activation seen by the CEL interpreter: a pointer conversion, so no per-call
@@ -44,6 +47,11 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			return map[string]any{}, true
 		}
 		return a.DS, true
+	case "params":
+		if a.Params == nil {
+			return map[string]any{}, true
+		}
+		return a.Params, true
 	case "now":
 		if a.Now.IsZero() {
 			return types.Timestamp{Time: time.Now().UTC()}, true

@@ -163,6 +163,24 @@ type Provider struct {
 	Address string `json:"address,omitempty"`
 }
 
+// SettingsID is the id of the workspace settings document (meta kind "setting").
+const SettingsID = "workspace"
+
+// Settings are the workspace-wide settings: one document, versioned like other resources.
+type Settings struct {
+	// Channels holds, per channel kind ("email", "sms", "push"), the frequency cap and quiet
+	// hours that apply to every action of that kind that sets none of its own.
+	Channels  map[string]ChannelPolicy `json:"channels"`
+	Version   int64                    `json:"version"`
+	UpdatedAt time.Time                `json:"updatedAt"`
+}
+
+// ChannelPolicy is a channel kind's workspace defaults.
+type ChannelPolicy struct {
+	Capping    *Capping    `json:"capping,omitempty"`
+	QuietHours *QuietHours `json:"quietHours,omitempty"`
+}
+
 // Capping limits messages per profile and channel: at most Max in any Period.
 type Capping struct {
 	Max    int      `json:"max"`
@@ -234,6 +252,7 @@ func (p *Plugin) Find(version string) (PluginVersion, bool) {
 // Data-source kinds.
 const (
 	DataSourcePlugin = "plugin"
+	DataSourceREST   = "rest"
 )
 
 // DataSource is where conditions and templates read data beyond the event and profile: field
@@ -254,7 +273,45 @@ type DataSource struct {
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// REST configures a "rest" source: where it is and how it is called. Groups say what each
+	// call asks for (Method, Path, Query).
+	REST *RESTSource `json:"rest,omitempty"`
 }
+
+// RESTSource is the endpoint of a "rest" data source. Auth secrets are write-only.
+type RESTSource struct {
+	// BaseURL is an absolute http(s) URL; each group's Path is appended to it.
+	BaseURL string          `json:"baseUrl"`
+	Auth    *DataSourceAuth `json:"auth,omitempty"`
+	// Headers are sent with every call (values of sensitive headers are write-only).
+	Headers map[string]string `json:"headers,omitempty"`
+	// Timeout bounds one call, OAuth2 token requests included (0: 5s, at most 60s).
+	Timeout Duration `json:"timeout,omitempty"`
+	// RatePerSecond caps the calls made to the source, across all its groups (0: no cap). A
+	// call over the cap waits for its turn within the timeout, then fails.
+	RatePerSecond float64 `json:"ratePerSecond,omitempty"`
+	// MaxResponseBytes caps an answer's body (0: 1 MiB, at most 16 MiB).
+	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
+}
+
+// DataSourceAuth is how a REST data source authenticates: the action auth types plus "oauth2"
+// (client credentials, the token kept until it expires). Token, Password, Value and
+// ClientSecret are write-only.
+type DataSourceAuth struct {
+	Type         string   `json:"type"` // "none", "bearer", "basic", "apiKey", "oauth2"
+	Token        string   `json:"token,omitempty"`
+	Username     string   `json:"username,omitempty"`
+	Password     string   `json:"password,omitempty"`
+	Header       string   `json:"header,omitempty"`
+	Value        string   `json:"value,omitempty"`
+	TokenURL     string   `json:"tokenUrl,omitempty"`
+	ClientID     string   `json:"clientId,omitempty"`
+	ClientSecret string   `json:"clientSecret,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+}
+
+// AuthOAuth2 is OAuth2 client credentials (data sources only).
+const AuthOAuth2 = "oauth2"
 
 // DataSourceGroup is one set of fields fetched together.
 type DataSourceGroup struct {
@@ -265,6 +322,12 @@ type DataSourceGroup struct {
 	Fields json.RawMessage `json:"fields,omitempty"`
 	// Defaults are used when the source fails and OnError is "default".
 	Defaults map[string]any `json:"defaults,omitempty"`
+	// Method, Path and Query say how a "rest" source is asked for the group: Path (appended to
+	// the base URL) and each Query value are string templates over the group's parameters,
+	// such as "/v1/customers/{{ params.id }}". Method is GET (the default) or POST.
+	Method string            `json:"method,omitempty"`
+	Path   string            `json:"path,omitempty"`
+	Query  map[string]string `json:"query,omitempty"`
 }
 
 // Node kinds.

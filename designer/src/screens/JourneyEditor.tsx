@@ -1,4 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { TestPanel } from './TestPanel';
+import { litNodes, type TraceStep } from '../testmode';
 import {
   Background,
   Controls,
@@ -59,6 +61,8 @@ function Editor({ id, me }: { id: string; me: Me }) {
   const [fieldsByEvent, setFieldsByEvent] = useState<Record<string, SchemaField[]>>({});
   const [actions, setActions] = useState<Action[]>([]);
   const [plugins, setPlugins] = useState<Plugin[]>([]);
+  const [testing, setTesting] = useState(false);
+  const [testPath, setTestPath] = useState<TraceStep[]>([]);
   const history = useRef<History<Snapshot> | null>(null);
   const [, bump] = useState(0); // re-render when history changes (undo/redo buttons)
   const revision = useRef(0);
@@ -380,6 +384,7 @@ function Editor({ id, me }: { id: string; me: Me }) {
     return report.versions.find((v) => v.version === live?.version)?.nodes ?? {};
   }, [report, view, live]);
 
+  const lit = useMemo(() => (testing ? litNodes(testPath) : null), [testing, testPath]);
   const shownNodes = useMemo(
     () =>
       nodes.map((n) => {
@@ -389,10 +394,10 @@ function Editor({ id, me }: { id: string; me: Me }) {
           selected: n.id === selected,
           draggable: !readOnly,
           deletable: !readOnly,
-          data: { ...n.data, errors: errs, counts: liveCounts ? (liveCounts[n.id] ?? {}) : undefined, readOnly },
+          data: { ...n.data, errors: errs, counts: liveCounts ? (liveCounts[n.id] ?? {}) : undefined, readOnly, lit: lit?.get(n.id) },
         };
       }) as Node[],
-    [nodes, errors, liveCounts, readOnly, selected],
+    [nodes, errors, liveCounts, readOnly, selected, lit],
   );
   const shownEdges = useMemo(
     () =>
@@ -456,6 +461,9 @@ function Editor({ id, me }: { id: string; me: Me }) {
             <button type="button" onClick={validate}>
               Validate
             </button>
+            <button type="button" aria-pressed={testing} onClick={() => setTesting(!testing)}>
+              Test
+            </button>
             <button type="button" className="primary" onClick={() => setConfirm('publish')}>
               Publish…
             </button>
@@ -464,6 +472,11 @@ function Editor({ id, me }: { id: string; me: Me }) {
         {canEdit && !journey.draft && journey.versions > 0 && (
           <button type="button" onClick={newVersion}>
             New version
+          </button>
+        )}
+        {journey.versions > 0 && (
+          <button type="button" onClick={() => go('journeys', id, 'report')}>
+            Report
           </button>
         )}
         {canEdit && journey.status === 'live' && (
@@ -529,7 +542,18 @@ function Editor({ id, me }: { id: string; me: Me }) {
           </ReactFlow>
         </div>
         <div className="side">
-          {selectedNode ? (
+          {testing && !readOnly ? (
+            <TestPanel
+              journeyId={id}
+              entryEvent={eventDefs.find((d) => d.name === nodes.find((n) => n.data.j.kind === 'event')?.data.j.event)}
+              fields={fieldsByEvent[nodes.find((n) => n.data.j.kind === 'event')?.data.j.event ?? ''] ?? []}
+              onPath={setTestPath}
+              onClose={() => {
+                setTesting(false);
+                setTestPath([]);
+              }}
+            />
+          ) : selectedNode ? (
             <NodePanel
               key={selectedNode.id}
               j={selectedNode.data.j}

@@ -7,7 +7,7 @@ export function Plugins({ me }: { me: Me }) {
   const [error, setError] = useState('');
   const [wasm, setWasm] = useState<File | null>(null);
   const [manifest, setManifest] = useState<File | null>(null);
-  const [run, setRun] = useState<{ name: string; version: string; kind: string; input: string; out?: string }>({ name: '', version: '', kind: '', input: '{}' });
+  const [run, setRun] = useState<{ name: string; version: string; kind: string; input: string; config: string; out?: string }>({ name: '', version: '', kind: '', input: '{}', config: '{}' });
   const reload = () =>
     get<{ items: Plugin[] }>('/v1/plugins?limit=1000')
       .then((r) => setItems(r.items))
@@ -31,7 +31,7 @@ export function Plugins({ me }: { me: Me }) {
   const runIt = async (e: React.FormEvent) => {
     e.preventDefault();
     try {
-      const out = await post(`/v1/plugins/${encodeURIComponent(run.name)}/versions/${encodeURIComponent(run.version)}/run`, { kind: run.kind, input: JSON.parse(run.input) });
+      const out = await post(`/v1/plugins/${encodeURIComponent(run.name)}/versions/${encodeURIComponent(run.version)}/run`, { kind: run.kind, input: JSON.parse(run.input), config: JSON.parse(run.config || '{}') });
       setRun({ ...run, out: JSON.stringify(out, null, 2) });
     } catch (err) {
       setRun({ ...run, out: errorText(err) });
@@ -78,7 +78,7 @@ export function Plugins({ me }: { me: Me }) {
                   <td>{latest?.kinds.join(', ')}</td>
                   <td>
                     {allows(me.role, 'editor') && latest && (
-                      <button type="button" className="link" onClick={() => setRun({ name: p.name, version: latest.version, kind: latest.kinds[0], input: '{}' })}>
+                      <button type="button" className="link" onClick={() => setRun({ name: p.name, version: latest.version, kind: latest.kinds[0], input: '{}', config: '{}' })}>
                         Test run
                       </button>
                     )}
@@ -97,6 +97,10 @@ export function Plugins({ me }: { me: Me }) {
           <label>
             Input (JSON)
             <textarea rows={6} value={run.input} onChange={(e) => setRun({ ...run, input: e.target.value })} />
+          </label>
+          <label>
+            Config (JSON)
+            <textarea rows={3} value={run.config} onChange={(e) => setRun({ ...run, config: e.target.value })} />
           </label>
           <button type="submit" className="primary">
             Run
