@@ -9,6 +9,7 @@ import (
 
 	"github.com/bytedance/sonic"
 
+	"github.com/wayline/wayline/runtime/datasource"
 	"github.com/wayline/wayline/runtime/expr"
 	"github.com/wayline/wayline/runtime/journey"
 	"github.com/wayline/wayline/runtime/pluginrun"
@@ -19,6 +20,18 @@ import (
 // A group that cannot be read stays absent (the expression that needs it then fails to
 // evaluate) and the first such error is returned, for the node's error count and trace.
 func (st *stepCtx) readSources(act *expr.Activation, refs []expr.DSRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	if st.p.e.sources == nil {
+		return errors.New("data sources are not enabled on this node")
+	}
+	return readSources(context.Background(), st.p.e.sources, st.cat, act, refs)
+}
+
+// readSources reads the groups refs names into act.DS through the service (cache,
+// single-flight, the source's fallback), for steps and previews alike.
+func readSources(ctx context.Context, svc *datasource.Service, cat *journey.Catalog, act *expr.Activation, refs []expr.DSRef) error {
 	var first error
 	for _, r := range refs {
 		if m, ok := act.DS[r.Source].(map[string]any); ok {
@@ -26,16 +39,12 @@ func (st *stepCtx) readSources(act *expr.Activation, refs []expr.DSRef) error {
 				continue
 			}
 		}
-		src, ok := st.cat.DataSource(r.Source)
 		var fields map[string]any
 		var err error
-		switch {
-		case !ok:
+		if src, ok := cat.DataSource(r.Source); !ok {
 			err = fmt.Errorf("data source %q does not exist (any more)", r.Source)
-		case st.p.e.sources == nil:
-			err = errors.New("data sources are not enabled on this node")
-		default:
-			fields, err = st.p.e.sources.Read(context.Background(), src, r.Group, act)
+		} else {
+			fields, err = svc.Read(ctx, src, r.Group, act)
 		}
 		if err != nil {
 			if first == nil {
