@@ -27,6 +27,9 @@ import (
 // DefaultTTL is how long an answer is kept when the source does not say.
 const DefaultTTL = time.Minute
 
+// FailureTTL is how long a failed fetch is remembered (at most the source's TTL).
+const FailureTTL = 5 * time.Second
+
 // Source is a compiled data source. Immutable.
 type Source struct {
 	Def    *model.DataSource
@@ -134,6 +137,7 @@ type Service struct {
 }
 
 type entry struct {
+	err     error // a failed fetch, remembered for FailureTTL
 	fields  map[string]any
 	expires time.Time
 }
@@ -182,6 +186,9 @@ func (s *Service) Read(ctx context.Context, src *Source, group string, act *expr
 	s.mu.Lock()
 	if e, ok := s.cache[k]; ok && now.Before(e.expires) {
 		s.mu.Unlock()
+		if e.err != nil {
+			return s.fallback(src, g, e.err)
+		}
 		return e.fields, nil
 	}
 	s.mu.Unlock()
@@ -195,13 +202,17 @@ func (s *Service) Read(ctx context.Context, src *Source, group string, act *expr
 		defer cancel()
 		fields, err := f.Fetch(fctx, src, group, params)
 		if err != nil {
+			// Remember the failure briefly: a source that is down is not asked again by every
+			// instance that arrives in the next moments.
+			err = fmt.Errorf("ds.%s.%s: %w", src.Def.ID, group, err)
+			s.store(k, entry{err: err}, s.now().Add(min(src.TTL, FailureTTL)))
 			return nil, err
 		}
-		s.store(k, fields, s.now().Add(src.TTL))
+		s.store(k, entry{fields: fields}, s.now().Add(src.TTL))
 		return fields, nil
 	})
 	if err != nil {
-		return s.fallback(src, g, fmt.Errorf("ds.%s.%s: %w", src.Def.ID, group, err))
+		return s.fallback(src, g, err)
 	}
 	return v.(map[string]any), nil
 }
@@ -216,7 +227,7 @@ func (s *Service) fallback(src *Source, g *Group, err error) (map[string]any, er
 	return nil, err
 }
 
-func (s *Service) store(k string, fields map[string]any, expires time.Time) {
+func (s *Service) store(k string, e entry, expires time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.cache) >= s.cfg.MaxEntries {
@@ -235,7 +246,8 @@ func (s *Service) store(k string, fields map[string]any, expires time.Time) {
 			delete(s.cache, key)
 		}
 	}
-	s.cache[k] = entry{fields: fields, expires: expires}
+	e.expires = expires
+	s.cache[k] = e
 }
 
 // PluginFetcher fetches groups from a Wasm data-source adapter.

@@ -293,3 +293,45 @@ func TestRESTPostSendsParams(t *testing.T) {
 		t.Fatalf("%v %v", out, err)
 	}
 }
+
+// countingFetcher fails or answers, counting calls.
+type countingFetcher struct {
+	calls int
+	err   error
+}
+
+func (f *countingFetcher) Fetch(context.Context, *Source, string, map[string]any) (map[string]any, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	return map[string]any{"ok": true}, nil
+}
+
+func TestAFailedFetchIsRememberedBriefly(t *testing.T) {
+	env, err := expr.NewEnv(expr.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := Compile(&model.DataSource{ID: "crm", Kind: "test", Groups: []model.DataSourceGroup{{Name: "g"}}, CacheTTL: model.Duration(time.Minute)}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &countingFetcher{err: errors.New("down")}
+	svc := NewService(Config{}, map[string]Fetcher{"test": f})
+	clock := time.Now()
+	svc.now = func() time.Time { return clock }
+	for range 3 {
+		if _, err := svc.Read(context.Background(), src, "g", &expr.Activation{}); err == nil || !strings.Contains(err.Error(), "down") {
+			t.Fatalf("want the failure, got %v", err)
+		}
+	}
+	if f.calls != 1 {
+		t.Fatalf("a failing source was asked %d times within FailureTTL, want 1", f.calls)
+	}
+	clock = clock.Add(FailureTTL + time.Second)
+	f.err = nil
+	if v, err := svc.Read(context.Background(), src, "g", &expr.Activation{}); err != nil || v["ok"] != true || f.calls != 2 {
+		t.Fatalf("after FailureTTL the source is asked again: %v %v (calls %d)", v, err, f.calls)
+	}
+}
