@@ -211,3 +211,43 @@ func TestEmailClickAdvancesAWaitingJourney(t *testing.T) {
 		t.Errorf("the action's report does not count the click: %s", flat)
 	}
 }
+
+// TestSendTestMessage sends one real email through an action's provider from the "send test"
+// endpoint: to a typed address, to a stored profile's address, and refuses a profile without
+// consent and a send with no recipient.
+func TestSendTestMessage(t *testing.T) {
+	sink := startMailSink(t)
+	host, port, _ := net.SplitHostPort(sink.addr)
+	var portNum int
+	fmt.Sscan(port, &portNum)
+	n := startNode(t, t.TempDir(), freeAddr(t))
+	n.must(201, "POST", "/v1/actions", map[string]any{"id": "hello", "name": "Hello", "kind": "email",
+		"provider": map[string]any{"host": host, "port": portNum, "tls": "none", "from": "Shop <news@example.com>"},
+		"message":  map[string]any{"subject": `Hello {{ profile.attributes.firstName ?? "there" }}`, "text": "Hi"}})
+
+	r := n.must(200, "POST", "/v1/actions/hello/test", map[string]any{"to": "qa@example.com"})
+	if r["ok"] != true || r["status"] != float64(250) || !strings.Contains(fmt.Sprint(r["request"]), "Hello there") {
+		t.Fatalf("send test to an address: %v; want ok with SMTP 250 and the rendered subject", r)
+	}
+	n.must(200, "PUT", "/v1/profiles/user:bo", map[string]any{"attributes": map[string]any{
+		"firstName": "Bo", "email": "bo@example.com", "consent": map[string]any{"email": true}}})
+	n.must(200, "POST", "/v1/actions/hello/test", map[string]any{"profileId": "user:bo"})
+	eventually(t, 10*time.Second, "the SMTP server received both test emails", func() (bool, string) {
+		m := sink.messages()
+		if len(m) < 2 {
+			return false, fmt.Sprintf("%d message(s)", len(m))
+		}
+		if !bytes.Contains(m[0], []byte("To: <qa@example.com>")) || !bytes.Contains(m[1], []byte("Subject: Hello Bo")) || !bytes.Contains(m[1], []byte("bo@example.com")) {
+			return false, fmt.Sprintf("unexpected messages:\n%s\n---\n%s", m[0], m[1])
+		}
+		return true, ""
+	})
+
+	n.must(200, "PUT", "/v1/profiles/user:cy", map[string]any{"attributes": map[string]any{"email": "cy@example.com"}})
+	if r := n.call("POST", "/v1/actions/hello/test", map[string]any{"profileId": "user:cy"}); r.status != 422 || !strings.Contains(string(r.body), "no email consent") {
+		t.Errorf("send test to a profile without consent: %d %s; want 422 no email consent", r.status, r.body)
+	}
+	if r := n.call("POST", "/v1/actions/hello/test", nil); r.status != 422 || !strings.Contains(string(r.body), `"field":"to"`) {
+		t.Errorf("send test without a recipient: %d %s; want 422 naming to", r.status, r.body)
+	}
+}

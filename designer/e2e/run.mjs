@@ -102,6 +102,43 @@ async function startReceiver() {
   return { url: `http://127.0.0.1:${srv.address().port}`, seen };
 }
 
+/** startMailSink is a minimal SMTP server on loopback that keeps each message it receives: the
+ * far end of the email action's send test. It speaks just what an SMTP client without TLS or
+ * AUTH needs (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT). */
+async function startMailSink() {
+  const messages = [];
+  const srv = createServer((sock) => {
+    let buf = '';
+    let data = null;
+    const reply = (l) => sock.write(l + '\r\n');
+    reply('220 localhost e2e sink');
+    sock.on('data', (chunk) => {
+      buf += chunk.toString('utf8');
+      for (let i; (i = buf.indexOf('\r\n')) >= 0; ) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (data !== null) {
+          if (line === '.') {
+            messages.push(data.join('\n'));
+            data = null;
+            reply('250 OK queued');
+          } else data.push(line.startsWith('..') ? line.slice(1) : line);
+          continue;
+        }
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO' || verb === 'HELO') reply('250 localhost');
+        else if (verb === 'DATA') (data = []), reply('354 end with <CRLF>.<CRLF>');
+        else if (verb === 'QUIT') reply('221 bye'), sock.end();
+        else reply('250 OK');
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  srv.unref();
+  return { port: srv.address().port, messages };
+}
+
 async function call(node, method, path, body) {
   const r = await fetch(node.url + path, {
     method,
@@ -150,6 +187,7 @@ async function main() {
   mkdirSync(out, { recursive: true });
   const node = await startNode();
   const hooks = await startReceiver();
+  const mail = await startMailSink();
   log(`node on ${node.url}`);
   const browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -312,8 +350,41 @@ async function main() {
     await page.locator('[data-testid="action-test-result"]', { hasText: '"ok": true' }).waitFor();
     const hit = hooks.seen.find((h) => h.url === '/hooks/u1');
     if (!hit || hit.auth !== 'Bearer s3cret-token') throw new Error(`the test call did not reach the receiver with the token: ${JSON.stringify(hooks.seen)}`);
-    await shot(page, '10-actions.png');
     log('action created and test-called');
+
+    // Edit it: the token shows as set and is kept when left empty; the new URL is used.
+    await page.getByRole('button', { name: 'Edit crm-hook' }).click();
+    const editForm = page.getByRole('form', { name: 'Edit action crm-hook' });
+    await editForm.getByText('set', { exact: true }).waitFor();
+    if ((await editForm.getByLabel('Bearer token (write-only)').inputValue()) !== '') throw new Error('the edit form shows a stored secret');
+    await editForm.getByLabel('URL').fill(`${hooks.url}/v2/hooks/{{ event.data.userId }}`);
+    await editForm.getByRole('button', { name: 'Save action' }).click();
+    await page.getByRole('cell', { name: /\/v2\/hooks\// }).waitFor();
+    const edited = await call(node, 'GET', '/v1/actions/crm-hook');
+    if (edited.body.version !== 2) throw new Error(`the edit did not save one new revision: ${JSON.stringify(edited.body)}`);
+    await page.getByRole('button', { name: 'Test call crm-hook' }).click();
+    await waitFor('the edited action to call its new URL with the kept token', () => hooks.seen.find((h) => h.url === '/v2/hooks/u1'));
+    const hit2 = hooks.seen.find((h) => h.url === '/v2/hooks/u1');
+    if (hit2.auth !== 'Bearer s3cret-token') throw new Error(`the edit lost the write-only token: ${JSON.stringify(hit2)}`);
+    log('action edited, secret kept');
+
+    // An email action's send test: one real message through its SMTP provider.
+    await page.getByRole('button', { name: 'New action' }).click();
+    await page.getByLabel('Kind').selectOption('email');
+    await page.getByLabel('Action id').fill('welcome-mail');
+    await page.getByLabel('Action name').fill('Welcome mail');
+    await page.getByLabel('Subject', { exact: true }).fill('Welcome {{ profile.attributes.firstName ?? "friend" }}');
+    await page.getByLabel('Text', { exact: true }).fill('Hi there');
+    await page.getByLabel(/^Provider settings/).fill(JSON.stringify({ host: '127.0.0.1', port: mail.port, tls: 'none', from: 'Shop <news@example.com>' }));
+    await page.getByRole('button', { name: 'Create action' }).click();
+    await page.getByRole('cell', { name: 'welcome-mail', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Send test welcome-mail' }).click();
+    await page.getByLabel('Recipient address').fill('qa@example.com');
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.locator('[data-testid="action-test-result"]', { hasText: '"status": 250' }).waitFor();
+    await waitFor('the SMTP sink to receive the test email', () => mail.messages.find((m) => /^To: .*qa@example\.com/m.test(m) && /^Subject: Welcome friend/m.test(m)));
+    await shot(page, '10-actions.png');
+    log('email action send-tested through the SMTP sink');
 
     await page.getByRole('link', { name: 'Data sources' }).click();
     await page.getByRole('button', { name: 'New data source' }).click();

@@ -218,12 +218,23 @@ func (s *Server) testAction(ctx *fasthttp.RequestCtx) {
 		Event   map[string]any `json:"event"`
 		Profile map[string]any `json:"profile"`
 		Vars    map[string]any `json:"vars"`
+		// Channel actions: send to this address, or to the address of the stored profile.
+		To        string `json:"to"`
+		ProfileID string `json:"profileId"`
 	}
 	if b, _ := s.readBody(ctx); len(strings.TrimSpace(string(b))) > 0 {
 		if err := decodeStrict(b, &in); err != nil {
 			writeErr(ctx, err)
 			return
 		}
+	}
+	if model.IsChannel(a.Kind) {
+		s.testChannelAction(ctx, a, channelTest{to: in.To, profileID: in.ProfileID, event: in.Event, profile: in.Profile, vars: in.Vars})
+		return
+	}
+	if in.To != "" || in.ProfileID != "" {
+		writeErr(ctx, apierr.New(422, apierr.InvalidRequest, "to", "to and profileId are for email, sms and push actions; %q is not one", a.ID))
+		return
 	}
 	env, err := expr.NewEnv(expr.Options{})
 	if err != nil {

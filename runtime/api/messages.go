@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -10,7 +11,10 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wayline/wayline/runtime/apierr"
+	"github.com/wayline/wayline/runtime/catalog"
+	"github.com/wayline/wayline/runtime/channels"
 	"github.com/wayline/wayline/runtime/datasource"
+	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/expr"
 	"github.com/wayline/wayline/runtime/model"
 )
@@ -90,8 +94,40 @@ func (s *Server) previewMessage(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
-	// Compile as a publish would: event fields against the sample event's schema, data-source
-	// fields against the sources' declared fields.
+	rm, err := s.renderMessage(snap, kind, msg, &in)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	out := map[string]any{"kind": kind}
+	for k, v := range rm.parts {
+		out[k] = v
+	}
+	if len(rm.data) > 0 {
+		out["data"] = rm.data
+	}
+	warnings := append(rm.warnings, sendWarnings(kind, provider, rm.profile.Attributes)...)
+	if warnings == nil {
+		warnings = []*apierr.Error{}
+	}
+	out["warnings"] = warnings
+	writeJSON(ctx, 200, out)
+}
+
+// renderedParts is a channel message rendered for one profile and sample: the parts by name
+// (subject, html, text, title, body), the data fields, the profile it was rendered for, and
+// warnings about data sources that could not be read.
+type renderedParts struct {
+	parts    map[string]string
+	data     map[string]string
+	profile  *model.Profile
+	warnings []*apierr.Error
+}
+
+// renderMessage compiles msg as a publish would (event fields against the sample event's
+// schema, data-source fields against the sources' declared fields) and renders it for the
+// request's profile, event and vars, the way a send would. Errors name their field.
+func (s *Server) renderMessage(snap *catalog.Snapshot, kind string, msg *model.Message, in *previewRequest) (*renderedParts, error) {
 	var errs apierr.List
 	known := func(path []string) bool { return true }
 	if in.Event != nil && in.Event.Type != "" {
@@ -106,8 +142,7 @@ func (s *Server) previewMessage(ctx *fasthttp.RequestCtx) {
 		return datasource.KnownField(snap.Sources, path)
 	}})
 	if err != nil {
-		writeErr(ctx, err)
-		return
+		return nil, err
 	}
 	type part struct {
 		field string
@@ -144,21 +179,18 @@ func (s *Server) previewMessage(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if len(errs) > 0 {
-		writeErr(ctx, errs)
-		return
+		return nil, errs
 	}
 
 	// The activation a send would see.
 	prof := &model.Profile{ID: in.ProfileID, Attributes: map[string]any{}}
 	if in.ProfileID != "" {
 		if err := checkProfileID(in.ProfileID); err != nil {
-			writeErr(ctx, withField(err, "profileId"))
-			return
+			return nil, withField(err, "profileId")
 		}
 		p, err := s.d.Engine.GetProfile(in.ProfileID)
 		if err != nil {
-			writeErr(ctx, withField(profileErr(err, in.ProfileID), "profileId"))
-			return
+			return nil, withField(profileErr(err, in.ProfileID), "profileId")
 		}
 		prof = p
 		if prof.Attributes == nil {
@@ -201,27 +233,119 @@ func (s *Server) previewMessage(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if len(errs) > 0 {
-		writeErr(ctx, errs)
-		return
+		return nil, errs
 	}
-	out := map[string]any{"kind": kind}
-	data := map[string]string{}
+	rm := &renderedParts{parts: map[string]string{}, data: map[string]string{}, profile: prof, warnings: warnings}
 	for _, p := range parts {
 		if k, ok := strings.CutPrefix(p.field, "message.data."); ok {
-			data[k] = p.out
+			rm.data[k] = p.out
 			continue
 		}
-		out[strings.TrimPrefix(p.field, "message.")] = p.out
+		rm.parts[strings.TrimPrefix(p.field, "message.")] = p.out
 	}
-	if len(data) > 0 {
-		out["data"] = data
+	return rm, nil
+}
+
+// channelTest is what POST /v1/actions/{id}/test takes for a channel action.
+type channelTest struct {
+	to, profileID        string
+	event, profile, vars map[string]any
+}
+
+// testChannelAction renders a channel action's message for the sample (and the stored profile,
+// when profileId names one) and sends it once through the action's provider, to the address
+// given in to or else to the profile's address. A profile without consent for the channel is
+// refused: a test must not reach a customer who opted out. An address typed in to is the
+// editor's own choice and skips the consent check.
+func (s *Server) testChannelAction(ctx *fasthttp.RequestCtx, a *model.Action, t channelTest) {
+	if s.d.Engine == nil && t.profileID != "" {
+		writeErr(ctx, apierr.New(503, apierr.Unavailable, "", "profiles are not served by this server"))
+		return
 	}
-	warnings = append(warnings, sendWarnings(kind, provider, prof.Attributes)...)
-	if warnings == nil {
-		warnings = []*apierr.Error{}
+	if t.to == "" && t.profileID == "" {
+		writeErr(ctx, apierr.New(422, apierr.InvalidRequest, "to", "a send test needs a recipient: to (an address) or profileId (a stored profile with an address)"))
+		return
 	}
-	out["warnings"] = warnings
-	writeJSON(ctx, 200, out)
+	if a.Message == nil {
+		writeErr(ctx, apierr.New(422, apierr.InvalidRequest, "message", "action %q has no message to send", a.ID))
+		return
+	}
+	in := previewRequest{ProfileID: t.profileID, Vars: t.vars}
+	if attrs, ok := t.profile["attributes"].(map[string]any); ok {
+		in.Profile = &struct {
+			Attributes map[string]any `json:"attributes"`
+		}{attrs}
+	}
+	if t.event != nil {
+		in.Event = &struct {
+			Type string         `json:"type"`
+			Data map[string]any `json:"data"`
+		}{}
+		in.Event.Type, _ = t.event["type"].(string)
+		in.Event.Data, _ = t.event["data"].(map[string]any)
+	}
+	rm, err := s.renderMessage(s.d.Catalog.Current(), a.Kind, a.Message, &in)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	to := []string{t.to}
+	if t.to == "" {
+		for _, w := range sendWarnings(a.Kind, a.Provider, rm.profile.Attributes) {
+			w.Status = 422
+			writeErr(ctx, w)
+			return
+		}
+		to = addresses(a.Kind, a.Provider, rm.profile.Attributes)
+	}
+	msg := channels.Rendered{Kind: a.Kind, To: to, Subject: rm.parts["subject"], HTML: rm.parts["html"], Text: rm.parts["text"],
+		Title: rm.parts["title"], Body: rm.parts["body"]}
+	if len(rm.data) > 0 {
+		msg.Data = rm.data
+	}
+	body, err := json.Marshal(msg)
+	if err != nil {
+		writeErr(ctx, err)
+		return
+	}
+	profile := t.profileID
+	if profile == "" {
+		profile = "test"
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := s.d.Tester.Call(cctx, a, engine.CallRequest{Body: body, Profile: profile,
+		IdempotencyKey: "test-" + hashID(string(body)+time.Now().String()), Attempt: 1})
+	status := 200
+	if !out.OK {
+		status = 502
+	}
+	writeJSON(ctx, status, map[string]any{"ok": out.OK, "status": out.Status, "retryable": out.Retryable, "error": out.Err,
+		"request": map[string]any{"to": to, "message": msg}})
+}
+
+// addresses reads a profile's addresses for a channel as the engine does: a string or a list.
+func addresses(kind string, p *model.Provider, attrs map[string]any) []string {
+	addr := ""
+	if p != nil {
+		addr = p.Address
+	}
+	if addr == "" {
+		addr = map[string]string{model.ActionEmail: "email", model.ActionSMS: "phone", model.ActionPush: "pushTokens"}[kind]
+	}
+	switch v := attrAt(attrs, addr).(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // sendWarnings says what would stop a real send to this profile: consent and address, read as

@@ -1,10 +1,26 @@
 // Configuration screens for technical users: custom actions (REST, plugin, email/SMS/push) with
-// a test call, data sources, API keys and the event debugger. Secrets are write-only: the API
-// answers "••••" with set: true, and the forms never show a stored secret.
+// a test call (a real "send test" for channels), data sources, API keys and the event debugger.
+// Actions and data sources are edited in the same forms, saved with their revision. Secrets are
+// write-only: the API answers "••••" for one that is set, the forms show "set" and never the
+// value, and an empty secret field keeps the stored one.
 import { useCallback, useEffect, useState } from 'react';
-import { del, errorText, get, post } from '../api';
+import { ApiError, del, errorText, get, post, put } from '../api';
 import { allows, type Me } from '../model';
-import { actionBody, type ActionForm, emptyActionForm, flattenRecent, parseJSONField, type RecentByType, type RecentEvent } from '../config';
+import {
+  actionBody,
+  actionForm,
+  type ActionForm,
+  emptyActionForm,
+  emptySourceForm,
+  flattenRecent,
+  parseJSONField,
+  type RecentByType,
+  type RecentEvent,
+  sourceBody,
+  sourceForm,
+  type SourceForm,
+  type Stored,
+} from '../config';
 
 function useList<T>(path: string): [T[], () => void, string] {
   const [items, setItems] = useState<T[]>([]);
@@ -47,19 +63,49 @@ export function Actions({ me }: { me: Me }) {
   const [result, setResult] = useState<{ id: string; text: string } | null>(null);
   const [preview, setPreview] = useState<{ profileId: string; text: string }>({ profileId: '', text: '' });
   const [sample, setSample] = useState('{"event": {"data": {"userId": "u1"}}, "profile": {"attributes": {}}}');
+  // The channel action whose "send test" form is open, and its recipient.
+  const [sendTo, setSendTo] = useState<{ id: string; to: string; profileId: string } | null>(null);
   const canEdit = allows(me.role, 'editor');
   const set = (p: Partial<ActionForm>) => setForm((f) => (f ? { ...f, ...p } : f));
+  const editing = !!form?.base;
 
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     if (!form) return;
     setError('');
     try {
-      await post('/v1/actions', actionBody(form));
+      if (form.base) {
+        // The revision read goes with the update: a change made meanwhile answers 409.
+        await put(`/v1/actions/${encodeURIComponent(form.id)}`, actionBody(form), { 'If-Match': String(form.base.version ?? 0) });
+      } else {
+        await post('/v1/actions', actionBody(form));
+      }
       setForm(null);
       reload();
     } catch (err) {
+      setError(errorText(err) + (err instanceof ApiError && err.status === 409 ? '\nReload the action (Edit again) and reapply your change.' : ''));
+    }
+  };
+  const edit = async (id: string) => {
+    setError('');
+    try {
+      setForm(actionForm(await get<Stored>(`/v1/actions/${encodeURIComponent(id)}`)));
+    } catch (err) {
       setError(errorText(err));
+    }
+  };
+  const sendTest = async (e: React.FormEvent) => {
+    e.preventDefault();
+    if (!sendTo) return;
+    const { id, to, profileId } = sendTo;
+    setResult({ id, text: 'Sending…' });
+    try {
+      const s = (parseJSONField(sample, 'sample') ?? {}) as Record<string, unknown>;
+      const body = { ...s, ...(to.trim() ? { to: to.trim() } : {}), ...(profileId.trim() ? { profileId: profileId.trim() } : {}) };
+      const r = await post(`/v1/actions/${encodeURIComponent(id)}/test`, body);
+      setResult({ id, text: JSON.stringify(r, null, 2) });
+    } catch (err) {
+      setResult({ id, text: err instanceof ApiError && err.status === 502 ? errorText(err) + ' (the provider refused or could not be reached)' : errorText(err) });
     }
   };
   const test = async (id: string) => {
@@ -101,10 +147,11 @@ export function Actions({ me }: { me: Me }) {
         </button>
       )}
       {form && (
-        <form className="card" onSubmit={save} aria-label="New action">
+        <form className="card" onSubmit={save} aria-label={editing ? `Edit action ${form.id}` : 'New action'}>
+          {editing && <h2>Edit action {form.id}</h2>}
           <label>
             Kind
-            <select value={form.kind} onChange={(e) => set({ kind: e.target.value })}>
+            <select value={form.kind} onChange={(e) => set({ kind: e.target.value })} disabled={editing}>
               <option value="rest">REST call</option>
               <option value="plugin">Plugin</option>
               <option value="email">Email</option>
@@ -114,7 +161,7 @@ export function Actions({ me }: { me: Me }) {
           </label>
           <label>
             Action id
-            <input value={form.id} onChange={(e) => set({ id: e.target.value })} required />
+            <input value={form.id} onChange={(e) => set({ id: e.target.value })} required readOnly={editing} />
           </label>
           <label>
             Action name
@@ -135,8 +182,14 @@ export function Actions({ me }: { me: Me }) {
                 <input value={form.url} onChange={(e) => set({ url: e.target.value })} placeholder="https://api.example.com/hooks/{{ event.data.userId }}" required />
               </label>
               <label>
-                Bearer token (write-only)
-                <input type="password" autoComplete="off" value={form.token} onChange={(e) => set({ token: e.target.value })} placeholder="stored, never shown again" />
+                Bearer token (write-only){form.tokenSet && <span className="badge"> set</span>}
+                <input
+                  type="password"
+                  autoComplete="off"
+                  value={form.token}
+                  onChange={(e) => set({ token: e.target.value })}
+                  placeholder={form.tokenSet ? 'set: leave empty to keep it, type to replace it' : 'stored, never shown again'}
+                />
               </label>
               <label>
                 Payload template (JSON)
@@ -185,7 +238,7 @@ export function Actions({ me }: { me: Me }) {
               </button>
               {preview.text && <pre data-testid="message-preview">{preview.text}</pre>}
               <label>
-                Provider settings (JSON; passwords and tokens are write-only)
+                Provider settings (JSON; passwords and tokens are write-only: "••••" means set and is kept)
                 <textarea rows={4} value={form.provider} onChange={(e) => set({ provider: e.target.value })} />
               </label>
             </fieldset>
@@ -193,7 +246,7 @@ export function Actions({ me }: { me: Me }) {
           <Alert text={error} />
           <div className="actions">
             <button type="submit" className="primary">
-              Create action
+              {editing ? 'Save action' : 'Create action'}
             </button>
             <button type="button" onClick={() => setForm(null)}>
               Cancel
@@ -221,9 +274,18 @@ export function Actions({ me }: { me: Me }) {
               <td>
                 {canEdit && (
                   <>
-                    <button type="button" onClick={() => test(a.id)} aria-label={`Test call ${a.id}`}>
-                      Test call
+                    <button type="button" onClick={() => edit(a.id)} aria-label={`Edit ${a.id}`}>
+                      Edit
                     </button>
+                    {['email', 'sms', 'push'].includes(a.kind ?? '') ? (
+                      <button type="button" onClick={() => setSendTo({ id: a.id, to: '', profileId: '' })} aria-label={`Send test ${a.id}`}>
+                        Send test
+                      </button>
+                    ) : (
+                      <button type="button" onClick={() => test(a.id)} aria-label={`Test call ${a.id}`}>
+                        Test call
+                      </button>
+                    )}
                     <button type="button" className="danger" onClick={() => remove(a.id)} aria-label={`Delete ${a.id}`}>
                       Delete
                     </button>
@@ -239,6 +301,26 @@ export function Actions({ me }: { me: Me }) {
           Sample for test calls (JSON: event, profile, vars)
           <textarea rows={2} value={sample} onChange={(e) => setSample(e.target.value)} />
         </label>
+      )}
+      {sendTo && canEdit && (
+        <form className="card inline" onSubmit={sendTest} aria-label={`Send test ${sendTo.id}`}>
+          <h2>Send test: {sendTo.id}</h2>
+          <p className="hint">Sends one real message through the action's provider, rendered with the sample above. A profile must have consent for the channel; an address typed here is sent to as is.</p>
+          <label>
+            Recipient address
+            <input value={sendTo.to} onChange={(e) => setSendTo({ ...sendTo, to: e.target.value })} placeholder="you@example.com, +15550100 or a push token" />
+          </label>
+          <label>
+            or profile id
+            <input value={sendTo.profileId} onChange={(e) => setSendTo({ ...sendTo, profileId: e.target.value })} placeholder="user:42" />
+          </label>
+          <button type="submit" className="primary">
+            Send
+          </button>
+          <button type="button" onClick={() => setSendTo(null)}>
+            Close
+          </button>
+        </form>
       )}
       {result && (
         <section aria-label="Test call result">
@@ -264,19 +346,27 @@ interface SourceRow {
 export function DataSources({ me }: { me: Me }) {
   const [items, reload, listError] = useList<SourceRow>('/v1/data-sources?limit=1000');
   const [open, setOpen] = useState(false);
-  const [f, setF] = useState({ id: '', name: '', kind: 'plugin', plugin: '', baseUrl: '', token: '', groups: '[{"name": "main"}]', cacheTtl: '1m' });
+  const [f, setF] = useState<SourceForm>(emptySourceForm());
   const [error, setError] = useState('');
   const canEdit = allows(me.role, 'editor');
+  const editing = !!f.base;
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
     setError('');
     try {
-      const body: Record<string, unknown> = { id: f.id, name: f.name, kind: f.kind, cacheTtl: f.cacheTtl, groups: parseJSONField(f.groups, 'groups') };
-      if (f.kind === 'plugin') body.plugin = { name: f.plugin };
-      else body.rest = { baseUrl: f.baseUrl, ...(f.token ? { auth: { type: 'bearer', token: f.token } } : {}) };
-      await post('/v1/data-sources', body);
+      if (f.base) await put(`/v1/data-sources/${encodeURIComponent(f.id)}`, sourceBody(f), { 'If-Match': String(f.base.version ?? 0) });
+      else await post('/v1/data-sources', sourceBody(f));
       setOpen(false);
       reload();
+    } catch (err) {
+      setError(errorText(err) + (err instanceof ApiError && err.status === 409 ? '\nReload the data source (Edit again) and reapply your change.' : ''));
+    }
+  };
+  const edit = async (id: string) => {
+    setError('');
+    try {
+      setF(sourceForm(await get<Stored>(`/v1/data-sources/${encodeURIComponent(id)}`)));
+      setOpen(true);
     } catch (err) {
       setError(errorText(err));
     }
@@ -286,15 +376,16 @@ export function DataSources({ me }: { me: Me }) {
       <h1>Data sources</h1>
       <Alert text={listError} />
       {canEdit && !open && (
-        <button type="button" className="primary" onClick={() => setOpen(true)}>
+        <button type="button" className="primary" onClick={() => (setF(emptySourceForm()), setOpen(true))}>
           New data source
         </button>
       )}
       {open && (
-        <form className="card" onSubmit={save} aria-label="New data source">
+        <form className="card" onSubmit={save} aria-label={editing ? `Edit data source ${f.id}` : 'New data source'}>
+          {editing && <h2>Edit data source {f.id}</h2>}
           <label>
             Source id
-            <input value={f.id} onChange={(e) => setF({ ...f, id: e.target.value })} required />
+            <input value={f.id} onChange={(e) => setF({ ...f, id: e.target.value })} required readOnly={editing} />
           </label>
           <label>
             Source name
@@ -302,7 +393,7 @@ export function DataSources({ me }: { me: Me }) {
           </label>
           <label>
             Kind
-            <select value={f.kind} onChange={(e) => setF({ ...f, kind: e.target.value })}>
+            <select value={f.kind} onChange={(e) => setF({ ...f, kind: e.target.value })} disabled={editing}>
               <option value="plugin">Plugin adapter</option>
               <option value="rest">REST endpoint</option>
             </select>
@@ -319,8 +410,14 @@ export function DataSources({ me }: { me: Me }) {
                 <input value={f.baseUrl} onChange={(e) => setF({ ...f, baseUrl: e.target.value })} required />
               </label>
               <label>
-                Bearer token (write-only)
-                <input type="password" autoComplete="off" value={f.token} onChange={(e) => setF({ ...f, token: e.target.value })} />
+                Bearer token (write-only){f.tokenSet && <span className="badge"> set</span>}
+                <input
+                  type="password"
+                  autoComplete="off"
+                  value={f.token}
+                  onChange={(e) => setF({ ...f, token: e.target.value })}
+                  placeholder={f.tokenSet ? 'set: leave empty to keep it, type to replace it' : ''}
+                />
               </label>
             </>
           )}
@@ -335,7 +432,7 @@ export function DataSources({ me }: { me: Me }) {
           <Alert text={error} />
           <div className="actions">
             <button type="submit" className="primary">
-              Create data source
+              {editing ? 'Save data source' : 'Create data source'}
             </button>
             <button type="button" onClick={() => setOpen(false)}>
               Cancel
@@ -350,6 +447,7 @@ export function DataSources({ me }: { me: Me }) {
             <th>Name</th>
             <th>Kind</th>
             <th>Groups</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -359,6 +457,13 @@ export function DataSources({ me }: { me: Me }) {
               <td>{d.name}</td>
               <td>{d.kind === 'plugin' ? `plugin ${d.plugin?.name ?? ''}` : `rest ${d.rest?.baseUrl ?? ''}`}</td>
               <td>{(d.groups ?? []).map((g) => g.name).join(', ')}</td>
+              <td>
+                {canEdit && (
+                  <button type="button" onClick={() => edit(d.id)} aria-label={`Edit ${d.id}`}>
+                    Edit
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
