@@ -126,7 +126,7 @@ func (inst *instance) discard() {
 
 func (inst *instance) arm(d time.Duration) {
 	inst.timedOut.Store(false)
-	inst.deadline.Store(inst.p.host.wd.now() + int64(d))
+	inst.deadline.Store(inst.p.host.wd.deadline(d))
 }
 
 // disarm ends the deadline; when the watchdog already claimed it, the instance is being

@@ -1,3 +1,5 @@
+//lint:file-ignore U1000 the handlers are read by exports.go, which builds only under GOOS=wasip1
+
 package wayline
 
 // The handlers a plugin registered. This file builds on every platform so that a plugin's
