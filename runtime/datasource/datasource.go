@@ -273,6 +273,11 @@ func (f PluginFetcher) Fetch(ctx context.Context, src *Source, group string, par
 	if err != nil {
 		return nil, err
 	}
+	return decodeAdapterOutput(out)
+}
+
+// decodeAdapterOutput reads a data-source adapter's output (bytes a guest chose).
+func decodeAdapterOutput(out []byte) (map[string]any, error) {
 	var res struct {
 		Fields map[string]any `json:"fields"`
 	}

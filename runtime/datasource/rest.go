@@ -206,9 +206,19 @@ func (f *RESTFetcher) Fetch(ctx context.Context, src *Source, group string, para
 			return nil, fmt.Errorf("%s %s: answered Content-Type %q, not JSON: %s", req.Method, redactURL(req.URL), ct, snippet(body))
 		}
 	}
+	fields, err := decodeRESTAnswer(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req.URL), err)
+	}
+	return fields, nil
+}
+
+// decodeRESTAnswer reads a REST source's answer (bytes from outside): one JSON object whose
+// members are the group's fields.
+func decodeRESTAnswer(body []byte) (map[string]any, error) {
 	var fields map[string]any
 	if err := sonic.ConfigStd.Unmarshal(body, &fields); err != nil || fields == nil {
-		return nil, fmt.Errorf("%s %s: the answer is not a JSON object (a group's fields are the members of one object): %s", req.Method, redactURL(req.URL), snippet(body))
+		return nil, fmt.Errorf("the answer is not a JSON object (a group's fields are the members of one object): %s", snippet(body))
 	}
 	return fields, nil
 }

@@ -98,14 +98,53 @@ func (st *stepCtx) pluginCondition(prof *storedProfile, use *journey.PluginUse, 
 	if err != nil {
 		return false, "", fmt.Errorf("plugin %s@%s: %w", use.Name, use.Version, err)
 	}
-	var res struct {
-		Result *bool  `json:"result"`
-		Reason string `json:"reason"`
+	ok, reason, err := decodeConditionAnswer(out)
+	if err != nil {
+		return false, "", fmt.Errorf("plugin %s@%s: %w", use.Name, use.Version, err)
 	}
+	return ok, reason, nil
+}
+
+// conditionAnswer is one condition's output, alone or as an item of a batch answer.
+type conditionAnswer struct {
+	Result *bool  `json:"result"`
+	Reason string `json:"reason"`
+	Error  *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// decodeConditionAnswer reads a condition plugin's output (bytes a guest chose).
+func decodeConditionAnswer(out []byte) (bool, string, error) {
+	var res conditionAnswer
 	if err := sonic.Unmarshal(out, &res); err != nil || res.Result == nil {
-		return false, "", fmt.Errorf("plugin %s@%s answered %.200q, not {\"result\":true|false}", use.Name, use.Version, out)
+		return false, "", fmt.Errorf("answered %.200q, not {\"result\":true|false}", out)
 	}
 	return *res.Result, res.Reason, nil
+}
+
+// decodeBatchAnswer reads a batch condition output for n items: one answer per item, in order,
+// each a result or an error.
+func decodeBatchAnswer(raw []byte, n int) ([]branchAnswer, error) {
+	var res struct {
+		Results []conditionAnswer `json:"results"`
+	}
+	if err := sonic.Unmarshal(raw, &res); err != nil || len(res.Results) != n {
+		return nil, fmt.Errorf("the batch answer %.200q is not {\"results\":[...]} with %d items", raw, n)
+	}
+	out := make([]branchAnswer, n)
+	for i, r := range res.Results {
+		switch {
+		case r.Error != nil:
+			out[i].err = fmt.Errorf("error %d: %s", r.Error.Code, r.Error.Message)
+		case r.Result == nil:
+			out[i].err = fmt.Errorf("item %d has no result", i)
+		default:
+			out[i].ok, out[i].reason = *r.Result, r.Reason
+		}
+	}
+	return out, nil
 }
 
 // stepKV is a plugin's key-value store inside the partition: reads see the batch being built,

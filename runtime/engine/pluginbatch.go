@@ -131,28 +131,15 @@ func (st *stepCtx) evalBatch(use *journey.PluginUse, ps []parked) []branchAnswer
 	if err != nil {
 		return single()
 	}
-	var res struct {
-		Results []struct {
-			Result *bool  `json:"result"`
-			Reason string `json:"reason"`
-			Error  *struct {
-				Code    int    `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		} `json:"results"`
-	}
-	if err := sonic.Unmarshal(raw, &res); err != nil || len(res.Results) != len(ps) {
+	answers, err := decodeBatchAnswer(raw, len(ps))
+	if err != nil {
 		return single()
 	}
-	for i, r := range res.Results {
-		switch {
-		case r.Error != nil:
-			out[i].err = fmt.Errorf("plugin %s@%s: error %d: %s", use.Name, use.Version, r.Error.Code, r.Error.Message)
-		case r.Result == nil:
-			out[i].err = fmt.Errorf("plugin %s@%s: item %d has no result", use.Name, use.Version, i)
-		default:
-			out[i].ok, out[i].reason = *r.Result, r.Reason
+	for i, a := range answers {
+		if a.err != nil {
+			a.err = fmt.Errorf("plugin %s@%s: %w", use.Name, use.Version, a.err)
 		}
+		out[i] = a
 	}
 	return out
 }
