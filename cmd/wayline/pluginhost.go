@@ -144,8 +144,13 @@ func runPluginOnce(ctx context.Context, p *plugins.Plugin, kind string, input, c
 	}
 	var mu sync.Mutex
 	var logs []api.PluginLog
-	res := p.Call(ctx, &plugins.Call{Kind: kind, Input: in, Config: cfg, Secrets: secrets,
-		KV: &memKV{m: map[string][]byte{}}, ReadOnlyKV: kind == abi.KindDataSource, Timed: true,
+	// As on a node, only conditions have a key-value store (sdk/ABI.md); a test run's is an
+	// empty scratch store.
+	var kv plugins.KV
+	if kind == abi.KindCondition || kind == plugins.KindConditionBatch {
+		kv = &memKV{m: map[string][]byte{}}
+	}
+	res := p.Call(ctx, &plugins.Call{Kind: kind, Input: in, Config: cfg, Secrets: secrets, KV: kv, Timed: true,
 		Log: func(level int32, msg string) {
 			mu.Lock()
 			logs = append(logs, api.PluginLog{Level: logLevel(level), Message: msg})
