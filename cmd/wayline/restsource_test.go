@@ -79,8 +79,10 @@ func TestRESTDataSourceOnANode(t *testing.T) {
 			{"id": "mark-broken", "kind": "update_profile", "set": map[string]string{"broken": "true"}, "next": "fallback"},
 			cond("fallback", `ds.fallback.x.tier == "none"`, "mark-fallback", "meta"),
 			{"id": "mark-fallback", "kind": "update_profile", "set": map[string]string{"fallback": "true"}, "next": "meta"},
-			cond("meta", `ds.meta.x.v == 1`, "mark-meta", "end"),
+			cond("meta", `ds.meta.x.v == 1`, "mark-meta", "tally"),
 			{"id": "mark-meta", "kind": "update_profile", "set": map[string]string{"meta": "true"}, "next": "end"},
+			// Not a condition: the failed read and the assignment that needed it are one error.
+			{"id": "tally", "kind": "update_profile", "set": map[string]string{"b": "ds.broken.x.v"}, "next": "end"},
 			{"id": "end", "kind": "end"},
 		}}})
 	n.must(200, "POST", "/v1/journeys/accounts/publish", nil)
@@ -120,6 +122,9 @@ func TestRESTDataSourceOnANode(t *testing.T) {
 		if !strings.Contains(flat, node+":map[branch:else:50entered:50errored:50passed:50]") {
 			t.Errorf("report does not count the %s condition's 50 errors (one per instance): %s", node, flat)
 		}
+	}
+	if !strings.Contains(flat, "tally:map[entered:50errored:50passed:50]") {
+		t.Errorf("report does not count the update_profile node's 50 errors (one per instance, not one per read and one per assignment): %s", flat)
 	}
 	if strings.Contains(flat, "branch:broken-yes") || strings.Contains(flat, "branch:meta-yes") {
 		t.Errorf("a failing source's branch was taken: %s", flat)

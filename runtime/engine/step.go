@@ -39,6 +39,7 @@ type stepCtx struct {
 
 	// batching lets plugin branches park for one batch call (see pluginbatch.go).
 	batching       bool
+	dsFailed       dsFailure // see nodeError
 	parked         []parked
 	parkedProfiles map[string]bool
 
@@ -418,8 +419,12 @@ func (st *stepCtx) run(prof *storedProfile, inst *instance, g *journey.Graph, n 
 		inst.Node = n.ID
 		st.countNode(inst, n.ID, "entered")
 		act := st.activation(prof, inst, inst.Event, n.ID)
+		st.dsFailed = dsFailure{}
 		if err := st.readSources(act, n.DS); err != nil {
 			st.nodeError(prof, inst, n, err)
+			// The node's expressions that needed the data now fail too; that is the same
+			// error, already counted (conditions do the same per branch).
+			st.dsFailed = dsFailure{inst, n}
 		}
 		var next *journey.Node
 		switch n.Kind {
@@ -509,7 +514,17 @@ func (st *stepCtx) testDue(inst *instance, due time.Time) time.Time {
 	return due
 }
 
+// dsFailure marks the instance and node whose data-source read failed in this step.
+type dsFailure struct {
+	inst *instance
+	n    *journey.Node
+}
+
 func (st *stepCtx) nodeError(prof *storedProfile, inst *instance, n *journey.Node, err error) {
+	if st.dsFailed.n == n && st.dsFailed.inst == inst {
+		st.trace(prof, TraceStep{Kind: "error", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: n.ID, Detail: err.Error()})
+		return
+	}
 	st.countNode(inst, n.ID, "errored")
 	st.countNode(inst, "", "errored")
 	st.trace(prof, TraceStep{Kind: "error", Journey: inst.JourneyID, Version: inst.Version, Instance: inst.ID, Node: n.ID, Detail: err.Error()})
