@@ -16,6 +16,7 @@ Usage:
   wayline plugin COMMAND    push, list or test Wasm plugins (see wayline plugin help)
   wayline users COMMAND     add, list or delete designer users (see wayline users help)
   wayline profiles import FILE   bulk-import NDJSON profiles (see wayline profiles help)
+  wayline cluster status    members, partition leaders, epochs and replication lag (see wayline cluster help)
   wayline version           print the version
 
 Every serve flag has a WAYLINE_* environment variable (flag --data is WAYLINE_DATA).
@@ -43,6 +44,8 @@ func main() {
 		os.Exit(usersCmd(args[1:]))
 	case "profiles", "profile":
 		os.Exit(profilesCmd(args[1:]))
+	case "cluster":
+		os.Exit(clusterCmd(args[1:]))
 	case "version", "--version":
 		fmt.Println("wayline", version)
 	case "help", "-h", "--help":

@@ -18,6 +18,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/wayline/wayline/cluster"
 	"github.com/wayline/wayline/designer"
 	"github.com/wayline/wayline/runtime/actions"
 	"github.com/wayline/wayline/runtime/api"
@@ -43,7 +44,17 @@ type serveFlags struct {
 	shutdownTimeout                  time.Duration
 	allowNet                         string
 	publicURL                        string
+	cluster                          clusterFlags
 }
+
+// clusterFlags are the serve flags of a cluster node; none set means a single node.
+type clusterFlags struct {
+	node, gossip, internal, advertise, join, secret string
+	replicas                                        int
+	faultInjection                                  bool
+}
+
+func (c clusterFlags) enabled() bool { return c.gossip != "" || c.join != "" || c.node != "" }
 
 // bindEnv lets WAYLINE_<FLAG_NAME> set any flag not given on the command line.
 func bindEnv(fs *flag.FlagSet) error {
@@ -78,6 +89,14 @@ func serve(args []string) int {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for open requests")
 	fs.StringVar(&f.allowNet, "allow-net", "", "internal addresses or CIDR prefixes outbound calls (REST actions, data sources, channel providers, plugins) may reach, comma-separated (e.g. 127.0.0.1,10.0.0.0/8); other internal ones are refused")
 	fs.StringVar(&f.publicURL, "public-url", "", "the address recipients reach this node at, for links in messages (open pixel, clicks, unsubscribe); default http://LISTEN")
+	fs.StringVar(&f.cluster.node, "node", "", "this node's name in a cluster, unique and kept across restarts (setting any cluster flag makes the node a cluster member)")
+	fs.StringVar(&f.cluster.gossip, "gossip", "", "HOST:PORT for cluster gossip (UDP and TCP), e.g. 127.0.0.1:7946")
+	fs.StringVar(&f.cluster.internal, "internal", "", "HOST:PORT of the node-to-node port (forwarding, replication), e.g. 127.0.0.1:7947")
+	fs.StringVar(&f.cluster.advertise, "advertise", "", "the host other nodes reach this one at (default: the --gossip host)")
+	fs.StringVar(&f.cluster.join, "join", "", "gossip HOST:PORT of nodes already in the cluster, comma-separated")
+	fs.StringVar(&f.cluster.secret, "cluster-secret", "", "shared secret of the cluster: encrypts gossip and signs internal requests")
+	fs.IntVar(&f.cluster.replicas, "replicas", 3, "copies of each partition (leader included), fewer while fewer nodes are alive")
+	fs.BoolVar(&f.cluster.faultInjection, "fault-injection", false, "serve the internal fault-injection endpoint (partition tests only)")
 	if err := bindEnv(fs); err != nil {
 		fmt.Fprintln(os.Stderr, "wayline serve:", err)
 		return 2
@@ -219,18 +238,35 @@ func run(f serveFlags, log *slog.Logger) error {
 			return fmt.Errorf("load the demo workspace: %w", err)
 		}
 	}
+	var node *cluster.Node
+	if f.cluster.enabled() {
+		if node, err = startCluster(f, publicURL, eng, st, md, log); err != nil {
+			return err
+		}
+	}
 	eng.Start()
 	// Deferred after st.Close, so it runs before it on every way out, a panic included: the
 	// workers must be stopped before the store closes under them. Stop is idempotent.
 	defer eng.Stop()
-	srv, err := api.New(apiCfg, api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Plugins: pluginsHost,
-		Users: people, Designer: designer.FS(), Extra: extra, Messages: messageEndpoints, Log: log})
+	deps := api.Deps{Engine: eng, Meta: md, Catalog: cat, Keys: keys, Tester: caller, Plugins: pluginsHost,
+		Users: people, Designer: designer.FS(), Extra: extra, Messages: messageEndpoints, Log: log}
+	if node != nil {
+		if err := node.Start(); err != nil {
+			return err
+		}
+		defer node.Close()
+		deps.Router, deps.Cluster = node, node
+	}
+	srv, err := api.New(apiCfg, deps)
 	if err != nil {
 		return err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(os.Stderr, "wayline %s: listening on http://%s (data in %s, %d partitions)\n", version, ln.Addr(), f.data, eng.Partitions())
+	if node != nil {
+		fmt.Fprintf(os.Stderr, "cluster: node %s, gossip %s, internal %s\n", node.Name(), f.cluster.gossip, f.cluster.internal)
+	}
 	if designer.Built {
 		fmt.Fprintf(os.Stderr, "designer: http://%s/\n", ln.Addr())
 	}
@@ -242,6 +278,10 @@ func run(f serveFlags, log *slog.Logger) error {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
 	case serveErr = <-served:
+	}
+	if node != nil {
+		// Hand partitions off while the API still forwards events to their new leaders.
+		node.Leave(f.shutdownTimeout)
 	}
 	// Stop accepting, finish open requests (their events commit), then stop the engine, which
 	// lets in-flight action calls finish and commits what the workers hold.

@@ -277,7 +277,7 @@ func (s *Server) process(ip string, raws []ingest.RawEvent, itemErrs []*apierr.E
 	sctx, cancel := context.WithTimeout(context.Background(), submitTimeout)
 	defer cancel()
 	start := time.Now()
-	outcomes := s.d.Engine.Submit(sctx, envs, qualified)
+	outcomes := s.d.Router.Submit(sctx, envs, qualified)
 	s.metrics.observeCommit(time.Since(start))
 	for j, o := range outcomes {
 		i := slots[j]

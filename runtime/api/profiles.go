@@ -31,6 +31,9 @@ func (s *Server) getProfile(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
+	if s.toOwner(ctx, id) {
+		return
+	}
 	p, err := s.d.Engine.GetProfile(id)
 	if err != nil {
 		writeErr(ctx, profileErr(err, id))
@@ -48,6 +51,9 @@ func profileErr(err error, id string) error {
 	if errors.Is(err, engine.ErrStopped) {
 		return apierr.New(503, apierr.Unavailable, "", "the node is shutting down; try again")
 	}
+	if errors.Is(err, engine.ErrNotLeader) {
+		return apierr.New(503, apierr.Unavailable, "", "the profile's partition is changing leader; try again in a moment")
+	}
 	return err
 }
 
@@ -56,6 +62,9 @@ func (s *Server) upsertProfile(ctx *fasthttp.RequestCtx) {
 	id := param(ctx, "id")
 	if err := checkProfileID(id); err != nil {
 		writeErr(ctx, err)
+		return
+	}
+	if s.toOwner(ctx, id) {
 		return
 	}
 	var in struct {
@@ -86,6 +95,9 @@ func (s *Server) deleteProfile(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
+	if s.toOwner(ctx, id) {
+		return
+	}
 	c, cancel := opCtx()
 	defer cancel()
 	if err := s.d.Engine.DeleteProfile(c, id); err != nil {
@@ -99,6 +111,9 @@ func (s *Server) profileTrace(ctx *fasthttp.RequestCtx) {
 	id := param(ctx, "id")
 	if err := checkProfileID(id); err != nil {
 		writeErr(ctx, err)
+		return
+	}
+	if s.toOwner(ctx, id) {
 		return
 	}
 	if _, err := s.d.Engine.GetProfile(id); err != nil {

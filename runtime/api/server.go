@@ -112,7 +112,11 @@ func (c *Config) fill() {
 
 // Deps are what the API works with.
 type Deps struct {
-	Engine  *engine.Engine
+	Engine *engine.Engine
+	// Router commits events; nil: the engine (a single node).
+	Router EventRouter
+	// Cluster is the cluster this node belongs to; nil: a single node.
+	Cluster ClusterView
 	Meta    *meta.Store
 	Catalog *catalog.Catalog
 	Keys    *auth.Keys
@@ -162,6 +166,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	cfg.fill()
 	if d.Log == nil {
 		d.Log = slog.Default()
+	}
+	if d.Router == nil {
+		d.Router = d.Engine
 	}
 	s := &Server{cfg: cfg, d: d, log: d.Log, recent: newRecentEvents(cfg.RecentEvents),
 		limiter: newIPLimiter(cfg.PublicRate, cfg.PublicBurst), signInLimiter: newIPLimiter(signInRate, signInBurst), metrics: newMetrics(d.Engine), stop: make(chan struct{})}
@@ -318,6 +325,8 @@ func (s *Server) register(r *router.Router) {
 	s.handle(r, "PUT", "/v1/profiles/{id}", model.RoleEditor, s.upsertProfile)
 	s.handle(r, "DELETE", "/v1/profiles/{id}", model.RoleEditor, s.deleteProfile)
 	s.handle(r, "GET", "/v1/profiles/{id}/trace", model.RoleViewer, s.profileTrace)
+
+	s.handle(r, "GET", "/v1/cluster", model.RoleViewer, s.clusterStatus)
 }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {

@@ -228,6 +228,11 @@ func (d *Dispatcher) hold(j job, wait time.Duration) {
 
 func (d *Dispatcher) call(j job) {
 	key := string(j.key)
+	if !d.e.parts[j.pid].leading.Load() {
+		// Leadership moved while the entry waited: the new leader calls it.
+		d.release(key)
+		return
+	}
 	// Re-read the entry after claiming it: a sweep may have seen it just before its outcome
 	// was committed and released.
 	raw, ok, err := store.Get(d.e.db, j.key)
@@ -290,26 +295,36 @@ func (d *Dispatcher) sweepLoop() {
 }
 
 func (d *Dispatcher) sweep() {
-	now := time.Now()
 	for pid := range d.e.parts {
-		prefix := store.KindPrefix(pid, store.KindOutbox)
-		upper := store.TimeSeqKey(pid, store.KindOutbox, now, ^uint64(0))
-		it, err := d.e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
-		if err != nil {
-			continue
+		if d.stopped() {
+			return
 		}
-		var keys [][]byte
-		for ok := it.First(); ok && len(keys) < 10000; ok = it.Next() {
-			keys = append(keys, append([]byte(nil), it.Key()...))
+		d.sweepPartition(pid)
+	}
+}
+
+// sweepPartition picks the due entries of one partition this node leads.
+func (d *Dispatcher) sweepPartition(pid int) {
+	if !d.e.parts[pid].leading.Load() {
+		return
+	}
+	prefix := store.KindPrefix(pid, store.KindOutbox)
+	upper := store.TimeSeqKey(pid, store.KindOutbox, time.Now(), ^uint64(0))
+	it, err := d.e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return
+	}
+	var keys [][]byte
+	for ok := it.First(); ok && len(keys) < 10000; ok = it.Next() {
+		keys = append(keys, append([]byte(nil), it.Key()...))
+	}
+	it.Close()
+	for _, k := range keys {
+		if d.stopped() {
+			return
 		}
-		it.Close()
-		for _, k := range keys {
-			if d.stopped() {
-				return
-			}
-			if d.claim(string(k)) {
-				d.enqueue(job{pid: pid, key: k})
-			}
+		if d.claim(string(k)) {
+			d.enqueue(job{pid: pid, key: k})
 		}
 	}
 }

@@ -149,6 +149,8 @@ type Engine struct {
 	wg       sync.WaitGroup // workers
 	cancel   context.CancelFunc
 
+	replicator Replicator // nil: a single node, leading every partition
+
 	plugins pluginrun.Runner    // nil: plugin branches fail with a clear error
 	sources *datasource.Service // nil: data-source reads fail with a clear error
 }

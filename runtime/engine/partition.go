@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -15,6 +16,7 @@ const (
 	workEvent = iota
 	workResult
 	workOp
+	workControl // leadership changes: run between batches, alone
 )
 
 // work is one item for a partition worker.
@@ -24,6 +26,7 @@ type work struct {
 	qualified bool
 	res       *callResult
 	op        func(st *stepCtx) error
+	control   func(p *partition) error
 	out       *Outcome
 	wg        *sync.WaitGroup
 }
@@ -42,6 +45,12 @@ type partition struct {
 	quit chan struct{}
 	seq  uint64
 
+	// leading: this node writes the partition (always, on a single node; in a cluster, while
+	// it holds the partition's leadership). Read by the dispatcher, so atomic.
+	leading atomic.Bool
+	epoch   uint64   // the leadership epoch batches are written under
+	pos     Position // the position of the last committed batch
+
 	// nextTimer is the earliest due time of any timer this worker knows of; zero means "scan".
 	nextTimer time.Time
 	lastSweep time.Time
@@ -52,6 +61,10 @@ func newPartition(e *Engine, id int) *partition {
 	if b, ok, err := store.Get(e.db, store.KindPrefix(id, store.KindSeq)); err == nil && ok {
 		p.seq = store.ReadU64(b)
 	}
+	if pos, err := ReadPosition(e.db, id); err == nil {
+		p.pos, p.epoch = pos, pos.Epoch
+	}
+	p.leading.Store(true)
 	return p
 }
 
@@ -70,7 +83,7 @@ func (p *partition) run(ctx context.Context) {
 			for {
 				select {
 				case w := <-p.in:
-					p.apply(append(batch[:0], w))
+					p.applyInOrder(append(batch[:0], w))
 				default:
 					return
 				}
@@ -85,8 +98,49 @@ func (p *partition) run(ctx context.Context) {
 				break drain
 			}
 		}
-		p.apply(batch)
+		p.applyInOrder(batch)
 		wake.Reset(p.untilNextTimer())
+	}
+}
+
+// applyInOrder applies a drained queue: control items run alone, between the batches of the
+// work queued before and after them.
+func (p *partition) applyInOrder(items []*work) {
+	start := 0
+	for i, w := range items {
+		if w.kind != workControl {
+			continue
+		}
+		if i > start {
+			p.apply(items[start:i])
+		}
+		w.out.Err = w.control(p)
+		w.wg.Done()
+		start = i + 1
+	}
+	if start < len(items) || len(items) == 0 {
+		p.apply(items[start:])
+	}
+}
+
+// refuse answers a batch that reached a partition this node does not lead: nothing is written.
+func (p *partition) refuse(items []*work) {
+	var released []string
+	for _, w := range items {
+		if w.kind == workResult {
+			// The call's entry stays in the outbox; the leader dispatches it again, with the
+			// same idempotency key.
+			released = append(released, string(w.res.key))
+		}
+		if w.out != nil && w.out.Err == nil {
+			w.out.Err = ErrNotLeader
+		}
+		if w.wg != nil {
+			w.wg.Done()
+		}
+	}
+	if len(released) > 0 {
+		p.e.disp.committed(p.id, nil, released)
 	}
 }
 
@@ -113,6 +167,10 @@ func (p *partition) noteTimer(due time.Time) {
 // apply runs one micro-batch: every work item, due timers and housekeeping go into one indexed
 // batch, committed with sync; callers are answered after the commit.
 func (p *partition) apply(items []*work) {
+	if !p.leading.Load() {
+		p.refuse(items)
+		return
+	}
 	now := p.e.now()
 	b := p.e.db.NewIndexedBatch()
 	st := newStepCtx(p, b, now)
@@ -152,11 +210,26 @@ func (p *partition) apply(items []*work) {
 	case b.Empty():
 		b.Close()
 	default:
+		prev, pos := p.pos, Position{Epoch: p.epoch, LSN: p.pos.LSN + 1}
 		b.Set(store.KindPrefix(p.id, store.KindSeq), store.U64(p.seq), nil)
+		b.Set(store.KindPrefix(p.id, store.KindPosition), EncodePosition(pos), nil)
 		err = b.Commit(p.writeOptions(items, st))
+		if err == nil {
+			p.pos = pos
+			if r := p.e.replicator; r != nil {
+				if rerr := r.Replicate(p.id, prev, pos, b.Repr()); rerr != nil {
+					// Committed here but not on the in-sync replicas: not acknowledged, and
+					// this node stops leading. The next leader's history decides whether
+					// the batch survives; a retried event finds out through its dedupe mark.
+					p.e.log.Warn("replication failed; the partition stops leading here", "partition", p.id, "err", rerr)
+					p.leading.Store(false)
+					err = ErrNotLeader
+				}
+			}
+		}
 		b.Close()
 	}
-	if err != nil {
+	if err != nil && err != ErrNotLeader {
 		p.e.log.Error("partition commit failed; the batch is not acknowledged", "partition", p.id, "err", err)
 		// Nothing was applied; in-memory hints are re-derived from disk.
 		p.nextTimer = time.Time{}

@@ -10,6 +10,7 @@ import (
 const (
 	spaceMeta      = 'm'
 	spacePartition = 'p'
+	spaceNode      = 'n' // node-local cluster state: never replicated, never in a snapshot
 )
 
 // Partition sub-spaces. WARNING: ONLY APPEND.
@@ -27,7 +28,22 @@ const (
 	KindSeq         = 's' // p|pid|s → last sequence number used in the partition (8 bytes BE)
 	KindPluginKV    = 'k' // p|pid|k|pluginName 0 key → a plugin's value (raw bytes)
 	KindChannelLog  = 'q' // p|pid|q|profileID 0 channel → send times JSON (frequency caps)
+	KindPosition    = 'e' // p|pid|e → the partition's log position: epoch(8) lsn(8), written in every commit
 )
+
+// Node-local sub-spaces ('n' kind ...). WARNING: ONLY APPEND.
+const (
+	NodePromise = 'e' // n|e|pid(2) → the highest epoch this node promised for the partition (8 bytes BE)
+	NodeRoster  = 'r' // n|r → the cluster roster this node knows (JSON list of node names)
+)
+
+// NodeKey builds n|kind|suffix.
+func NodeKey(kind byte, suffix ...byte) []byte {
+	return append([]byte{spaceNode, kind}, suffix...)
+}
+
+// PromiseKey is where the node keeps the epoch it promised for a partition.
+func PromiseKey(pid int) []byte { return NodeKey(NodePromise, byte(pid>>8), byte(pid)) }
 
 // PartitionOf hashes a profile id to a partition in [0, n). The hash is part of the on-disk
 // layout: changing it strands every profile.
