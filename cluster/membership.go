@@ -222,13 +222,11 @@ func (n *Node) saveRoster() {
 	}
 }
 
-// faultyTransport wraps memberlist's network transport so that Faults can cut gossip with
-// chosen IPs in both directions, as a network partition would.
+// faultyTransport wraps memberlist's network transport so that Faults can cut the gossip this
+// node sends to chosen IPs (see transport.Faults).
 type faultyTransport struct {
 	*memberlist.NetTransport
-	faults  *transport.Faults
-	packets chan *memberlist.Packet
-	streams chan net.Conn
+	faults *transport.Faults
 }
 
 func newFaultyTransport(host string, port int, faults *transport.Faults) (*faultyTransport, error) {
@@ -237,24 +235,7 @@ func newFaultyTransport(host string, port int, faults *transport.Faults) (*fault
 	if err != nil {
 		return nil, fmt.Errorf("cluster: gossip on %s:%d: %w (is the port in use? choose another with --gossip)", host, port, err)
 	}
-	t := &faultyTransport{NetTransport: nt, faults: faults, packets: make(chan *memberlist.Packet, 256), streams: make(chan net.Conn, 64)}
-	go func() {
-		for p := range nt.PacketCh() {
-			if !faults.Blocked(p.From.String()) {
-				t.packets <- p
-			}
-		}
-	}()
-	go func() {
-		for c := range nt.StreamCh() {
-			if faults.Blocked(c.RemoteAddr().String()) {
-				c.Close()
-				continue
-			}
-			t.streams <- c
-		}
-	}()
-	return t, nil
+	return &faultyTransport{NetTransport: nt, faults: faults}, nil
 }
 
 func (t *faultyTransport) WriteTo(b []byte, addr string) (time.Time, error) {
@@ -270,6 +251,3 @@ func (t *faultyTransport) DialTimeout(addr string, timeout time.Duration) (net.C
 	}
 	return t.NetTransport.DialTimeout(addr, timeout)
 }
-
-func (t *faultyTransport) PacketCh() <-chan *memberlist.Packet { return t.packets }
-func (t *faultyTransport) StreamCh() <-chan net.Conn           { return t.streams }

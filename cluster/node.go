@@ -140,7 +140,7 @@ func New(cfg Config, eng *engine.Engine, db *pebble.DB) (*Node, error) {
 		n.parts = append(n.parts, p)
 	}
 	n.client = transport.NewClient(n.key, cfg.Name, n.faults)
-	n.server = transport.NewServer(n.key, n.faults, n.log)
+	n.server = transport.NewServer(n.key, n.log)
 	n.routes()
 	eng.UseReplicator(n)
 	return n, nil
@@ -195,8 +195,9 @@ func (n *Node) Start() error {
 		return err
 	}
 	n.place() // lead what is ours before the API opens, when a majority is already here
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.controller()
+	go n.reconnect()
 	return nil
 }
 
@@ -208,6 +209,33 @@ func (n *Node) keepJoining() {
 		}
 		if _, err := n.ml.Join(n.cfg.Join); err == nil {
 			return
+		}
+	}
+}
+
+// reconnect keeps trying the members gossip declared dead. memberlist stops talking to a dead
+// node after a while, so two sides of a healed network partition, each thinking the other
+// dead, would otherwise never meet again.
+func (n *Node) reconnect() {
+	defer n.wg.Done()
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.mu.Lock()
+		var addrs []string
+		for _, m := range n.members {
+			if m.State == StateDead && n.roster[m.Name] {
+				addrs = append(addrs, m.Addr)
+			}
+		}
+		n.mu.Unlock()
+		if len(addrs) > 0 {
+			_, _ = n.ml.Join(addrs)
 		}
 	}
 }

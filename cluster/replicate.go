@@ -104,7 +104,11 @@ func (n *Node) ship(pid int, name string, pos engine.Position, frame []byte) err
 		if n.ctx.Err() != nil {
 			return n.ctx.Err()
 		}
-		if n.quorum.Load() && (!n.alive(name) || time.Now().After(deadline)) {
+		if !n.quorum.Load() {
+			// Cut off from the majority: the other side may already lead the partition.
+			return errNoQuorum
+		}
+		if !n.alive(name) || time.Now().After(deadline) {
 			n.dropFollower(pid, name, engine.Position{}, "it does not answer: "+err.Error())
 			return nil
 		}

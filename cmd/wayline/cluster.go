@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wayline/wayline/cluster"
+	"github.com/wayline/wayline/cluster/metasync"
 	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/meta"
 	"github.com/wayline/wayline/runtime/store"
@@ -23,21 +24,22 @@ import (
 
 // startCluster makes this node a cluster member: placement, forwarding, replication and the
 // metadata spread. The engine must not have started.
-func startCluster(f serveFlags, publicURL string, eng *engine.Engine, st *store.Store, md *meta.Store, log *slog.Logger) (*cluster.Node, error) {
+func startCluster(f serveFlags, publicURL string, eng *engine.Engine, st *store.Store, md *meta.Store, log *slog.Logger) (*cluster.Node, *metasync.Sync, error) {
 	c := f.cluster
 	if c.gossip == "" || c.internal == "" {
-		return nil, errors.New("cluster: --gossip and --internal are both needed to run as a cluster member (e.g. --gossip 127.0.0.1:7946 --internal 127.0.0.1:7947)")
+		return nil, nil, errors.New("cluster: --gossip and --internal are both needed to run as a cluster member (e.g. --gossip 127.0.0.1:7946 --internal 127.0.0.1:7947)")
 	}
 	cfg := cluster.Config{Name: c.node, Gossip: c.gossip, Internal: c.internal, Advertise: c.advertise, Join: splitList(c.join),
 		Secret: c.secret, APIURL: publicURL, Replicas: c.replicas, FaultInjection: c.faultInjection, Log: log}
 	node, err := cluster.New(cfg, eng, st.DB)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := spreadMetadata(node, st, md, log); err != nil {
-		return nil, err
+	spread, err := spreadMetadata(node, st, md, log)
+	if err != nil {
+		return nil, nil, err
 	}
-	return node, nil
+	return node, spread, nil
 }
 
 const clusterUsage = `Usage: wayline cluster status [--url URL] [--key KEY] [--json]

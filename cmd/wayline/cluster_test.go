@@ -285,29 +285,28 @@ func (c *testCluster) checkNoDivergence() {
 // publishTestJourney defines, on one node, a journey whose effect per event is one call:
 // signup → pro? → call now; else wait 1s → call → end. Then it waits until every node has it.
 func (c *testCluster) publishTestJourney(sinkURL string) time.Duration {
-	for _, n := range c.nodes {
-		n.must(201, "POST", "/v1/event-definitions", map[string]any{
-			"name": "signup", "identityField": "userId", "identityNamespace": "user",
-			"schema": map[string]any{"type": "object", "required": []string{"userId"}, "properties": map[string]any{
-				"userId": map[string]any{"type": "string", "minLength": 1}, "plan": map[string]any{"type": "string"}}},
-		})
-		n.must(201, "POST", "/v1/actions", map[string]any{
-			"id": "hello", "name": "Hello", "method": "POST", "url": sinkURL + "/hello/{{ event.data.userId }}",
-			"timeout": "5s", "retry": map[string]any{"maxAttempts": 10, "initialBackoff": "100ms", "maxBackoff": "1s"},
-		})
-		n.must(201, "POST", "/v1/journeys", map[string]any{"id": "onboard", "name": "Onboarding", "draft": map[string]any{
-			"nodes": []map[string]any{
-				{"id": "start", "kind": "event", "event": "signup", "next": "is-pro"},
-				{"id": "is-pro", "kind": "condition", "branches": []map[string]any{{"id": "pro", "expression": `has(event.data.plan) && event.data.plan == "pro"`, "next": "hello-now"}}, "else": "pause"},
-				{"id": "hello-now", "kind": "action", "action": "hello", "next": "end"},
-				{"id": "pause", "kind": "wait", "duration": "1s", "next": "hello-later"},
-				{"id": "hello-later", "kind": "action", "action": "hello", "next": "end"},
-				{"id": "end", "kind": "end"},
-			},
-		}})
-		n.must(200, "POST", "/v1/journeys/onboard/publish", nil)
-	}
+	n := c.nodes[0]
+	n.must(201, "POST", "/v1/event-definitions", map[string]any{
+		"name": "signup", "identityField": "userId", "identityNamespace": "user",
+		"schema": map[string]any{"type": "object", "required": []string{"userId"}, "properties": map[string]any{
+			"userId": map[string]any{"type": "string", "minLength": 1}, "plan": map[string]any{"type": "string"}}},
+	})
+	n.must(201, "POST", "/v1/actions", map[string]any{
+		"id": "hello", "name": "Hello", "method": "POST", "url": sinkURL + "/hello/{{ event.data.userId }}",
+		"timeout": "5s", "retry": map[string]any{"maxAttempts": 10, "initialBackoff": "100ms", "maxBackoff": "1s"},
+	})
+	n.must(201, "POST", "/v1/journeys", map[string]any{"id": "onboard", "name": "Onboarding", "draft": map[string]any{
+		"nodes": []map[string]any{
+			{"id": "start", "kind": "event", "event": "signup", "next": "is-pro"},
+			{"id": "is-pro", "kind": "condition", "branches": []map[string]any{{"id": "pro", "expression": `has(event.data.plan) && event.data.plan == "pro"`, "next": "hello-now"}}, "else": "pause"},
+			{"id": "hello-now", "kind": "action", "action": "hello", "next": "end"},
+			{"id": "pause", "kind": "wait", "duration": "1s", "next": "hello-later"},
+			{"id": "hello-later", "kind": "action", "action": "hello", "next": "end"},
+			{"id": "end", "kind": "end"},
+		},
+	}})
 	start := time.Now()
+	n.must(200, "POST", "/v1/journeys/onboard/publish", nil)
 	for i := range c.nodes {
 		if !c.alive[i] {
 			continue

@@ -19,6 +19,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/wayline/wayline/cluster"
+	"github.com/wayline/wayline/cluster/metasync"
 	"github.com/wayline/wayline/designer"
 	"github.com/wayline/wayline/runtime/actions"
 	"github.com/wayline/wayline/runtime/api"
@@ -240,9 +241,11 @@ func run(f serveFlags, log *slog.Logger) error {
 	}
 	var node *cluster.Node
 	if f.cluster.enabled() {
-		if node, err = startCluster(f, publicURL, eng, st, md, log); err != nil {
+		var spread *metasync.Sync
+		if node, spread, err = startCluster(f, publicURL, eng, st, md, log); err != nil {
 			return err
 		}
+		defer spread.Close() // after the node stops (defers run in reverse), before the store closes
 	}
 	eng.Start()
 	// Deferred after st.Close, so it runs before it on every way out, a panic included: the

@@ -3,6 +3,11 @@
 // key space of the node's Pebble store. Writes are synced and serialised by one mutex (metadata
 // changes are rare); every successful write calls the change hook so that the engine can
 // rebuild its compiled catalog.
+//
+// Two hooks let the cluster spread metadata without this package knowing about the cluster:
+// OnWrite reports every durable local write with the bytes stored, in commit order, and
+// ApplyRemote commits writes that came from another node — reported to OnChange (so catalogs
+// rebuild) but not to OnWrite (so they are not spread again as local writes).
 package meta
 
 import (
@@ -38,11 +43,23 @@ var ErrNotFound = errors.New("meta: not found")
 // ErrConflict is returned when a conditional write finds another revision.
 var ErrConflict = errors.New("meta: revision conflict")
 
+// Write is one record written by a commit: its bytes as stored, or its removal.
+type Write struct {
+	Kind, ID string
+	Value    []byte // nil when Deleted
+	Deleted  bool
+}
+
 // Store is the metadata store. Safe for concurrent use.
 type Store struct {
-	db       *pebble.DB
+	db *pebble.DB
+	// mu serialises writes. reportMu orders OnWrite reports: a writer takes it before it lets go
+	// of mu, so reports come in commit order, and ApplyRemote passes through it (holding mu) so
+	// that its extra sees what the hooks of every earlier write stored.
 	mu       sync.Mutex
+	reportMu sync.Mutex
 	onChange []func(kind string)
+	onWrite  []func(ws []Write)
 }
 
 // New returns a metadata store over an open database.
@@ -53,6 +70,86 @@ func (m *Store) OnChange(fn func(kind string)) {
 	m.mu.Lock()
 	m.onChange = append(m.onChange, fn)
 	m.mu.Unlock()
+}
+
+// OnWrite registers a hook called with the records of every durable local write — Update, Put,
+// Delete, Prune and what an Update's Tx staged — in the order they were committed, after the
+// commit and before the write returns. ws and the Values are only valid during the call: copy
+// what you keep. The hook must not write to this Store (that waits for the hook: deadlock)
+// and should be quick: the next write's report waits for it. Writes from ApplyRemote are not
+// reported.
+func (m *Store) OnWrite(fn func(ws []Write)) {
+	m.mu.Lock()
+	m.onWrite = append(m.onWrite, fn)
+	m.mu.Unlock()
+}
+
+// commit commits b (synced) and, while still holding mu, takes reportMu when there are
+// writes to report; it releases mu in every case. The caller then calls report.
+func (m *Store) commit(b *pebble.Batch, ws []Write) (onChange []func(string), report func(), err error) {
+	err = b.Commit(pebble.Sync)
+	onChange, onWrite := m.onChange, m.onWrite
+	if err != nil || len(onWrite) == 0 || len(ws) == 0 {
+		m.mu.Unlock()
+		return onChange, func() {}, err
+	}
+	m.reportMu.Lock()
+	m.mu.Unlock()
+	return onChange, func() {
+		defer m.reportMu.Unlock()
+		for _, h := range onWrite {
+			h(ws)
+		}
+	}, nil
+}
+
+// ApplyRemote commits writes that came from another node, with whatever extra stages into the
+// same batch, in one synced batch under the write lock. extra (may be nil) runs after the
+// OnWrite hooks of every earlier local write have returned, so it sees what they stored; an
+// error from it aborts the whole batch and is returned (wrapped). OnWrite hooks are not
+// called; OnChange hooks are, once per distinct kind written.
+func (m *Store) ApplyRemote(ws []Write, extra func(b *pebble.Batch) error) error {
+	if len(ws) == 0 && extra == nil {
+		return nil
+	}
+	m.mu.Lock()
+	m.reportMu.Lock() // wait for reports of earlier writes
+	m.reportMu.Unlock()
+	b := m.db.NewBatch()
+	defer b.Close()
+	var err error
+	for _, w := range ws {
+		if w.Deleted {
+			err = b.Delete(store.MetaKey(w.Kind, w.ID), nil)
+		} else {
+			err = b.Set(store.MetaKey(w.Kind, w.ID), w.Value, nil)
+		}
+		if err != nil {
+			break
+		}
+	}
+	if err == nil && extra != nil {
+		err = extra(b)
+	}
+	if err == nil && !b.Empty() {
+		err = b.Commit(pebble.Sync)
+	}
+	hooks := m.onChange
+	m.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("meta: apply %d remote writes: %w", len(ws), err)
+	}
+	seen := map[string]bool{}
+	for _, w := range ws {
+		if seen[w.Kind] {
+			continue
+		}
+		seen[w.Kind] = true
+		for _, h := range hooks {
+			h(w.Kind)
+		}
+	}
+	return nil
 }
 
 // Get reads one record into v.
@@ -77,7 +174,10 @@ func (m *Store) Exists(kind, id string) (bool, error) {
 }
 
 // Tx stages extra writes that commit atomically with an Update.
-type Tx struct{ b *pebble.Batch }
+type Tx struct {
+	b  *pebble.Batch
+	ws []Write // what was staged, in order, for OnWrite
+}
 
 // Put stages a record.
 func (t *Tx) Put(kind, id string, v any) error {
@@ -85,17 +185,25 @@ func (t *Tx) Put(kind, id string, v any) error {
 	if err != nil {
 		return err
 	}
-	return t.b.Set(store.MetaKey(kind, id), b, nil)
+	return t.PutRaw(kind, id, b)
 }
 
 // Delete stages the removal of a record (absent or not).
 func (t *Tx) Delete(kind, id string) error {
-	return t.b.Delete(store.MetaKey(kind, id), nil)
+	if err := t.b.Delete(store.MetaKey(kind, id), nil); err != nil {
+		return err
+	}
+	t.ws = append(t.ws, Write{Kind: kind, ID: id, Deleted: true})
+	return nil
 }
 
 // PutRaw stages bytes as they are (a plugin binary), not JSON.
 func (t *Tx) PutRaw(kind, id string, b []byte) error {
-	return t.b.Set(store.MetaKey(kind, id), b, nil)
+	if err := t.b.Set(store.MetaKey(kind, id), b, nil); err != nil {
+		return err
+	}
+	t.ws = append(t.ws, Write{Kind: kind, ID: id, Value: b})
+	return nil
 }
 
 // GetRaw reads a record's bytes as stored.
@@ -122,27 +230,29 @@ func (m *Store) Update(kind, id string, fn func(current []byte, tx *Tx) (next an
 	}
 	b := m.db.NewBatch()
 	defer b.Close()
-	next, err := fn(cur, &Tx{b: b})
+	tx := &Tx{b: b}
+	next, err := fn(cur, tx)
 	if err != nil {
 		m.mu.Unlock()
 		return err
 	}
 	if next == nil {
-		err = b.Delete(store.MetaKey(kind, id), nil)
+		err = tx.Delete(kind, id)
 	} else {
 		var v []byte
 		if v, err = json.Marshal(next); err == nil {
-			err = b.Set(store.MetaKey(kind, id), v, nil)
+			err = tx.PutRaw(kind, id, v)
 		}
 	}
-	if err == nil {
-		err = b.Commit(pebble.Sync)
+	if err != nil {
+		m.mu.Unlock()
+		return fmt.Errorf("meta: write %s %q: %w", kind, id, err)
 	}
-	hooks := m.onChange
-	m.mu.Unlock()
+	hooks, report, err := m.commit(b, tx.ws)
 	if err != nil {
 		return fmt.Errorf("meta: write %s %q: %w", kind, id, err)
 	}
+	report()
 	for _, h := range hooks {
 		h(kind)
 	}
@@ -214,10 +324,16 @@ func (m *Store) ListAll(kind string, fn func(id string, raw []byte) error) error
 }
 
 // Prune deletes the records of a kind for which drop returns true, and returns how many. It
-// takes the write lock once per call; use it for housekeeping of short-lived kinds.
+// takes the write lock once per call; use it for housekeeping of short-lived kinds. Its
+// deletions are reported to OnWrite but not to OnChange.
 func (m *Store) Prune(kind string, drop func(raw []byte) bool) (int, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	unlock := true
+	defer func() {
+		if unlock {
+			m.mu.Unlock()
+		}
+	}()
 	prefix := store.MetaPrefix(kind)
 	it, err := m.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
 	if err != nil {
@@ -225,21 +341,26 @@ func (m *Store) Prune(kind string, drop func(raw []byte) bool) (int, error) {
 	}
 	b := m.db.NewBatch()
 	defer b.Close()
-	n := 0
+	tx := &Tx{b: b}
 	for ok := it.First(); ok; ok = it.Next() {
 		if drop(it.Value()) {
-			if err := b.Delete(append([]byte(nil), it.Key()...), nil); err != nil {
+			if err := tx.Delete(kind, string(it.Key()[len(prefix):])); err != nil {
 				it.Close()
 				return 0, err
 			}
-			n++
 		}
 	}
 	if err := it.Close(); err != nil {
 		return 0, err
 	}
-	if n == 0 {
+	if len(tx.ws) == 0 {
 		return 0, nil
 	}
-	return n, b.Commit(pebble.Sync)
+	unlock = false
+	_, report, err := m.commit(b, tx.ws)
+	if err != nil {
+		return 0, err
+	}
+	report()
+	return len(tx.ws), nil
 }
