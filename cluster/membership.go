@@ -251,3 +251,13 @@ func (t *faultyTransport) DialTimeout(addr string, timeout time.Duration) (net.C
 	}
 	return t.NetTransport.DialTimeout(addr, timeout)
 }
+
+// WriteToAddress and DialAddressTimeout are the node-aware forms memberlist prefers when the
+// transport has them (NetTransport does); they must be cut as well.
+func (t *faultyTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	return t.WriteTo(b, a.Addr)
+}
+
+func (t *faultyTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	return t.DialTimeout(a.Addr, timeout)
+}

@@ -359,29 +359,50 @@ func (n *Node) kickController() {
 	}
 }
 
-// Leave hands every partition this node leads to the others, then leaves the gossip. It logs
-// progress and gives up handing off after timeout (the others then take over as after a crash).
+// Leave hands every partition this node leads to the others, then leaves the gossip. The
+// others stop placing partitions here as soon as they see it leaving, and claim what it led;
+// their claims reach it while it is still up, so each takes its latest copy. Leave waits until
+// every partition it led has been claimed by another node (logging progress), or until timeout
+// (the others then take over as after a crash).
 func (n *Node) Leave(timeout time.Duration) {
 	if n.ml == nil {
 		return
 	}
+	held := map[int]uint64{}
+	for pid, p := range n.parts {
+		if n.eng.Leading(pid) {
+			p.mu.Lock()
+			held[pid] = p.promised
+			p.mu.Unlock()
+		}
+	}
+	n.log.Info("leaving: handing partitions off", "partitions", len(held))
 	n.leaving.Store(true)
-	_ = n.ml.UpdateNode(2 * time.Second)
+	_ = n.ml.UpdateNode(2 * time.Second) // returns once the others heard: they may have claimed already
+	n.kickController()
 	deadline := time.Now().Add(timeout)
 	last := -1
-	for time.Now().Before(deadline) {
-		led := n.ledCount()
-		if led != last {
-			n.log.Info("leaving: handing partitions off", "still leading", led)
-			last = led
+	for time.Now().Before(deadline) && n.aliveCount() > 1 {
+		waiting := 0
+		for pid, epoch := range held {
+			p := n.parts[pid]
+			p.mu.Lock()
+			if p.promised <= epoch {
+				waiting++
+			}
+			p.mu.Unlock()
 		}
-		if led == 0 || n.aliveCount() <= 1 {
+		if waiting != last {
+			n.log.Info("leaving: partitions not yet taken over", "waiting", waiting, "of", len(held))
+			last = waiting
+		}
+		if waiting == 0 {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
-	if led := n.ledCount(); led > 0 && n.aliveCount() > 1 {
-		n.log.Warn("leaving before every partition was handed off; the others take them over as after a crash", "still leading", led)
+	if last > 0 {
+		n.log.Warn("leaving before every partition was taken over; the others take the rest over as after a crash", "waiting", last)
 	}
 	if err := n.ml.Leave(3 * time.Second); err != nil {
 		n.log.Warn("leave message not confirmed", "err", err)

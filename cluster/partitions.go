@@ -323,40 +323,76 @@ func (n *Node) takeLead(pid int, epoch uint64, best engine.Position, bestNode st
 		positions[n.cfg.Name] = got
 	}
 	p := n.parts[pid]
-	p.mu.Lock()
-	still := p.promised == epoch
-	p.mu.Unlock()
-	if !still {
-		return false // a later claim by someone else got our promise meanwhile
-	}
-	pos, err := n.eng.Lead(pid, epoch)
+	pos, err := engine.ReadPosition(n.db, pid)
 	if err != nil {
-		n.log.Error("the engine refused to lead", "partition", pid, "err", err)
 		return false
 	}
+	// Before it serves, the new leader makes sure a majority of the partition's replicas hold
+	// its copy: its copy may hold batches that never reached a majority under the old leader
+	// (not acknowledged, so free to keep or drop), and once it leads it acts on them — fires
+	// their timers, dispatches their outbox. If it then lost the partition before the
+	// followers caught up, the next leader would act on an older copy and act twice.
 	v := n.currentView()
 	reps := ring.Replicas(pid, v.alive, min(n.cfg.Replicas, len(v.alive)))
-	ls := &leadState{epoch: epoch, pos: pos, followers: map[string]*follower{}}
-	p.mu.Lock()
-	if p.promised != epoch {
-		p.mu.Unlock()
-		n.eng.Resign(pid)
-		return false
-	}
+	inSync := map[string]bool{}
+	var behind []string
 	for _, name := range reps {
 		if name == n.cfg.Name {
 			continue
 		}
-		fp, known := positions[name]
-		f := &follower{acked: fp, inSync: known && fp == pos}
-		ls.followers[name] = f
-		if !f.inSync {
-			f.catching = true
-			go n.catchUp(pid, name, epoch)
+		if fp, known := positions[name]; known && fp == pos {
+			inSync[name] = true
+		} else {
+			behind = append(behind, name)
 		}
 	}
-	p.lead = ls
+	need := len(reps) / 2 // followers that, with this node, make a majority of the replicas
+	for _, name := range behind {
+		if len(inSync) >= need {
+			break
+		}
+		if err := n.sendCatchUp(pid, name, epoch, nil, nil); err != nil {
+			n.log.Debug("new leader could not bring a follower to its copy", "partition", pid, "follower", name, "err", err)
+			continue
+		}
+		inSync[name] = true
+	}
+	if len(inSync) < need {
+		n.log.Warn("claim won but too few followers hold the new leader's copy; trying again", "partition", pid, "in sync", len(inSync), "need", need)
+		return false
+	}
+	ls := &leadState{epoch: epoch, pos: pos, followers: map[string]*follower{}}
+	p.mu.Lock()
+	if p.promised != epoch {
+		p.mu.Unlock()
+		return false // a later claim by someone else got our promise meanwhile
+	}
+	var catchUp []string
+	for _, name := range reps {
+		if name == n.cfg.Name {
+			continue
+		}
+		f := &follower{acked: positions[name], inSync: inSync[name]}
+		if f.inSync {
+			f.acked = pos
+		} else {
+			f.catching = true
+			catchUp = append(catchUp, name)
+		}
+		ls.followers[name] = f
+	}
+	p.lead = ls // before the engine leads: its first commit replicates through it
 	p.mu.Unlock()
+	if _, err := n.eng.Lead(pid, epoch); err != nil {
+		p.mu.Lock()
+		p.lead = nil
+		p.mu.Unlock()
+		n.log.Error("the engine refused to lead", "partition", pid, "err", err)
+		return false
+	}
+	for _, name := range catchUp {
+		go n.catchUp(pid, name, epoch)
+	}
 	n.log.Debug("leading partition", "partition", pid, "epoch", epoch, "position", pos)
 	return true
 }
@@ -376,7 +412,12 @@ func (n *Node) handleClaim(from string, body []byte) ([]byte, error) {
 		if c.Pid < 0 || c.Pid >= len(n.parts) {
 			return nil, badRequest("claim: partition %d does not exist (this cluster has %d)", c.Pid, len(n.parts))
 		}
+	}
+	for _, c := range req.Claims {
 		p := n.parts[c.Pid]
+		// Promise under applyMu: a replicated batch from the older epoch is either applied
+		// before the promise (and counted in the position answered below) or refused after it.
+		p.applyMu.Lock()
 		p.mu.Lock()
 		a := claimAnswer{Pid: c.Pid, Promised: p.promised}
 		if c.Epoch > p.promised {
@@ -387,11 +428,14 @@ func (n *Node) handleClaim(from string, body []byte) ([]byte, error) {
 			}
 		}
 		p.mu.Unlock()
+		p.applyMu.Unlock()
 		resp.Answers = append(resp.Answers, a)
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, err
 	}
+	// A leader stops before it answers, so that its position includes every batch it
+	// committed (its worker refuses further work once the promise is raised).
 	for _, pid := range resign {
 		n.resign(pid, "node "+from+" claimed it")
 	}

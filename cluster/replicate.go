@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/batchrepr"
 
 	"github.com/wayline/wayline/cluster/transport"
 	"github.com/wayline/wayline/runtime/engine"
@@ -15,12 +16,13 @@ import (
 )
 
 // Replicate is called by a partition's engine worker after each local commit: it ships the
-// batch to every in-sync follower and returns when all of them hold it durably. A follower
-// that answers with another position is behind (it leaves the in-sync set and catches up); one
-// that cannot be reached is dropped after ReplicaTimeout, or as soon as gossip declares it
-// dead, but only while this node sees a majority — a leader cut off from the majority keeps
-// waiting until a claim from the majority side fences it. A refusal with a newer epoch fences
-// this leader: the error makes the engine stop leading and not acknowledge the batch.
+// batch to every in-sync follower and returns when they hold it durably. The batch counts as
+// replicated only if a majority of the partition's replicas (the leader and its placed
+// followers) hold it, so a leader cut off from the others never acknowledges alone, whatever
+// its view of membership says. A follower that answers with another position is behind (it
+// leaves the in-sync set and catches up); one that cannot be reached is dropped after
+// ReplicaTimeout, or as soon as gossip declares it dead. A refusal with a newer epoch fences
+// this leader. Any error makes the engine stop leading and not acknowledge the batch.
 func (n *Node) Replicate(pid int, prev, pos engine.Position, repr []byte) error {
 	p := n.parts[pid]
 	frame := encodeFrame(pid, prev, pos, repr)
@@ -48,25 +50,49 @@ func (n *Node) Replicate(pid int, prev, pos engine.Position, repr []byte) error 
 			targets = append(targets, name)
 		}
 	}
+	replicas := len(ls.followers) + 1
 	p.mu.Unlock()
+	need := replicas / 2 // followers that, with the leader, make a majority of the replicas
+	if len(targets) < need {
+		return fmt.Errorf("cluster: partition %d has %d in-sync followers of %d; a batch needs %d", pid, len(targets), replicas-1, need)
+	}
 	if len(targets) == 0 {
 		return nil
 	}
-	errs := make(chan error, len(targets))
+	type result struct {
+		held bool
+		err  error
+	}
+	results := make(chan result, len(targets))
 	for _, name := range targets {
-		go func(name string) { errs <- n.ship(pid, name, pos, frame) }(name)
+		go func(name string) {
+			held, err := n.ship(pid, name, pos, frame)
+			results <- result{held, err}
+		}(name)
 	}
 	var err error
+	held := 0
 	for range targets {
-		if e := <-errs; e != nil {
-			err = e
+		r := <-results
+		if r.err != nil {
+			err = r.err
+		}
+		if r.held {
+			held++
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if held < need {
+		return fmt.Errorf("cluster: partition %d: %d followers hold the batch; a majority of %d replicas needs %d", pid, held, replicas, need)
+	}
+	return nil
 }
 
-// ship delivers one batch to one in-sync follower (see Replicate).
-func (n *Node) ship(pid int, name string, pos engine.Position, frame []byte) error {
+// ship delivers one batch to one in-sync follower (see Replicate) and reports whether the
+// follower holds it; false without an error means it was dropped from the in-sync set.
+func (n *Node) ship(pid int, name string, pos engine.Position, frame []byte) (bool, error) {
 	p := n.parts[pid]
 	deadline := time.Now().Add(n.cfg.ReplicaTimeout)
 	for {
@@ -74,7 +100,7 @@ func (n *Node) ship(pid int, name string, pos engine.Position, frame []byte) err
 		fenced := p.promised > pos.Epoch || p.lead == nil || p.lead.epoch != pos.Epoch
 		p.mu.Unlock()
 		if fenced {
-			return errFenced
+			return false, errFenced
 		}
 		var res []byte
 		pipe, err := n.pipe(name, pathReplicate)
@@ -90,27 +116,27 @@ func (n *Node) ship(pid int, name string, pos engine.Position, frame []byte) err
 				err = derr
 			case st == statusOK:
 				n.followerAcked(pid, name, pos)
-				return nil
+				return true, nil
 			case st == statusFenced:
 				p.mu.Lock()
 				p.seenEpoch = max(p.seenEpoch, their.Epoch)
 				p.mu.Unlock()
-				return errFenced
+				return false, errFenced
 			case st == statusMismatch:
 				n.dropFollower(pid, name, their, "it is at another position")
-				return nil
+				return false, nil
 			}
 		}
 		if n.ctx.Err() != nil {
-			return n.ctx.Err()
+			return false, n.ctx.Err()
 		}
-		if !n.quorum.Load() {
+		if !n.currentView().quorum {
 			// Cut off from the majority: the other side may already lead the partition.
-			return errNoQuorum
+			return false, errNoQuorum
 		}
 		if !n.alive(name) || time.Now().After(deadline) {
 			n.dropFollower(pid, name, engine.Position{}, "it does not answer: "+err.Error())
-			return nil
+			return false, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -489,7 +515,55 @@ func decodeFrame(b []byte, partitions int) (int, engine.Position, engine.Positio
 	if !prev.Less(pos) {
 		return 0, engine.Position{}, engine.Position{}, nil, fmt.Errorf("position %v does not follow %v", pos, prev)
 	}
+	if err := checkBatch(b[34:], pid); err != nil {
+		return 0, engine.Position{}, engine.Position{}, nil, err
+	}
 	return pid, prev, pos, b[34:], nil
+}
+
+// checkBatch reads a Pebble batch encoding from another node before it is applied: every
+// record legible, as many as the header says, of the kinds the engine writes, and every key
+// inside the partition. Pebble's own reader can panic on a truncated record, hence the recover.
+func checkBatch(repr []byte, pid int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("batch: unreadable record (%v)", r)
+		}
+	}()
+	h, ok := batchrepr.ReadHeader(repr)
+	if !ok {
+		return errors.New("batch: no header")
+	}
+	lo, hi := string(store.PartitionPrefix(pid)), string(store.PartitionEnd(pid))
+	inside := func(k []byte) bool { return string(k) >= lo && string(k) < hi }
+	r := batchrepr.Read(repr)
+	var n uint32
+	for {
+		kind, k, v, ok, err := r.Next()
+		if err != nil {
+			return fmt.Errorf("batch: record %d: %w", n, err)
+		}
+		if !ok {
+			break
+		}
+		n++
+		switch kind {
+		case pebble.InternalKeyKindSet, pebble.InternalKeyKindMerge, pebble.InternalKeyKindDelete, pebble.InternalKeyKindSingleDelete:
+			if !inside(k) {
+				return fmt.Errorf("batch: record %d writes key %q outside partition %d", n, k, pid)
+			}
+		case pebble.InternalKeyKindRangeDelete:
+			if !inside(k) || string(v) > hi {
+				return fmt.Errorf("batch: record %d deletes a range outside partition %d", n, pid)
+			}
+		default:
+			return fmt.Errorf("batch: record %d has kind %v, which the engine does not write", n, kind)
+		}
+	}
+	if n != h.Count {
+		return fmt.Errorf("batch: header says %d records, found %d", h.Count, n)
+	}
+	return nil
 }
 
 func encodePid(pid int) []byte { return encodePidTo(nil, pid) }

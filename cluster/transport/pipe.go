@@ -19,6 +19,7 @@ type Pipe struct {
 	maxBytes int
 	q        chan *pipeCall
 	stop     chan struct{}
+	drained  chan struct{} // closed once Close has answered every queued call
 	wg       sync.WaitGroup
 	once     sync.Once
 }
@@ -33,7 +34,7 @@ type pipeCall struct {
 
 // NewPipe starts a pipe with senders concurrent requests of up to maxBytes each.
 func NewPipe(c *Client, addr, path string, senders, maxBytes int) *Pipe {
-	p := &Pipe{c: c, addr: addr, path: path, maxBytes: maxBytes, q: make(chan *pipeCall, 4096), stop: make(chan struct{})}
+	p := &Pipe{c: c, addr: addr, path: path, maxBytes: maxBytes, q: make(chan *pipeCall, 4096), stop: make(chan struct{}), drained: make(chan struct{})}
 	for i := 0; i < senders; i++ {
 		p.wg.Add(1)
 		go p.send()
@@ -46,6 +47,11 @@ var ErrClosed = errors.New("transport: pipe closed")
 
 // Do sends one item and waits for its answer.
 func (p *Pipe) Do(ctx context.Context, item []byte) ([]byte, error) {
+	select {
+	case <-p.stop:
+		return nil, ErrClosed
+	default:
+	}
 	c := &pipeCall{ctx: ctx, item: item, done: make(chan struct{})}
 	select {
 	case p.q <- c:
@@ -57,6 +63,15 @@ func (p *Pipe) Do(ctx context.Context, item []byte) ([]byte, error) {
 	select {
 	case <-c.done:
 		return c.res, c.err
+	case <-p.drained:
+		// Closed while queued: the senders are gone; Close answered it or it was queued
+		// after Close emptied the queue.
+		select {
+		case <-c.done:
+			return c.res, c.err
+		default:
+			return nil, ErrClosed
+		}
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -64,17 +79,22 @@ func (p *Pipe) Do(ctx context.Context, item []byte) ([]byte, error) {
 
 // Close stops the senders; calls waiting in the queue fail with ErrClosed.
 func (p *Pipe) Close() {
-	p.once.Do(func() { close(p.stop) })
-	p.wg.Wait()
-	for {
-		select {
-		case c := <-p.q:
-			c.err = ErrClosed
-			close(c.done)
-		default:
-			return
+	p.once.Do(func() {
+		close(p.stop)
+		p.wg.Wait()
+		for {
+			select {
+			case c := <-p.q:
+				c.err = ErrClosed
+				close(c.done)
+				continue
+			default:
+			}
+			break
 		}
-	}
+		close(p.drained)
+	})
+	p.wg.Wait()
 }
 
 func (p *Pipe) send() {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +23,8 @@ import (
 // These tests run real `wayline serve` processes as a cluster on 127.0.0.1, .2, .3 … (each node
 // its own loopback address, so that fault injection can cut one off by IP), stream events at
 // random nodes while nodes crash, leave, join and restart, and then check that every
-// acknowledged event took effect exactly once.
+// acknowledged event took effect exactly once. WAYLINE_CLUSTER_LOGS=DIR keeps the nodes' logs
+// (debug level) of a run that found a duplicate effect.
 
 const clusterSecret = "cluster-test-secret"
 
@@ -429,7 +432,16 @@ func (c *testCluster) checkEffects(sink *callSink, acked int) {
 		c.t.Fatalf("%d users called for %d acknowledged events", users, acked)
 	}
 	if len(dup) > 0 {
-		c.t.Fatalf("%d users were called under two idempotency keys (a duplicate effect), e.g. %v", len(dup), dup[:min(5, len(dup))])
+		sink.mu.Lock()
+		keys := fmt.Sprint(sink.keys[dup[0]])
+		sink.mu.Unlock()
+		trace := c.pick().call("GET", "/v1/profiles/user:"+dup[0]+"/trace", nil)
+		if dir := os.Getenv("WAYLINE_CLUSTER_LOGS"); dir != "" {
+			for i, n := range c.nodes {
+				os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.log", i+1)), []byte(n.stderr.String()), 0o644)
+			}
+		}
+		c.t.Fatalf("%d users were called under two idempotency keys (a duplicate effect), e.g. %v: keys %s\ntrace: %s", len(dup), dup[:min(5, len(dup))], keys, trace.body)
 	}
 	eventually(c.t, 30*time.Second, "the report counts every profile once", func() (bool, string) {
 		r := c.pick().must(200, "GET", "/v1/journeys/onboard/report", nil)
@@ -470,4 +482,136 @@ func TestClusterSIGKILLAndRestartLoseNothing(t *testing.T) {
 	c.checkEffects(sink, acked)
 	c.waitHealthy(30*time.Second, 3)
 	c.checkNoDivergence()
+}
+
+func TestClusterGracefulLeaveAndJoinUnderLoadLoseNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test")
+	}
+	sink := newCallSink(t)
+	c := startTestCluster(t, 3)
+	c.publishTestJourney(sink.url)
+	const total = 20000
+	left, joined := false, false
+	acked := c.stream(total, func(sent int) {
+		switch {
+		case !left && sent >= total*3/10:
+			left = true
+			c.setAlive(2, false)
+			start := time.Now()
+			if err := c.nodes[2].term(); err != nil {
+				t.Error(err)
+			}
+			t.Logf("n3 left gracefully (SIGTERM) after %d events, in %s:\n%s", sent, time.Since(start), grepLines(c.nodes[2].stderr.String(), "leaving"))
+		case left && !joined && sent >= total*6/10:
+			joined = true
+			i := c.add()
+			t.Logf("n%d joined after %d events", i+1, sent)
+		}
+	})
+	if acked != total {
+		t.Fatalf("acknowledged %d of %d", acked, total)
+	}
+	c.checkEffects(sink, acked)
+	c.waitHealthy(30*time.Second, 3)
+	c.checkNoDivergence()
+}
+
+func TestClusterRollingRestartLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test")
+	}
+	sink := newCallSink(t)
+	c := startTestCluster(t, 3)
+	c.publishTestJourney(sink.url)
+	const total = 20000
+	next := 0
+	acked := c.stream(total, func(sent int) {
+		if next < 3 && sent >= total*(2+next*3)/10 {
+			i := next
+			next++
+			c.setAlive(i, false)
+			if err := c.nodes[i].term(); err != nil {
+				t.Error(err)
+			}
+			c.restart(i)
+			t.Logf("restarted n%d after %d events", i+1, sent)
+		}
+	})
+	if acked != total {
+		t.Fatalf("acknowledged %d of %d", acked, total)
+	}
+	c.checkEffects(sink, acked)
+	c.waitHealthy(30*time.Second, 3)
+	c.checkNoDivergence()
+}
+
+// A network partition cuts n3 off from n1 and n2. The minority side stops taking events; the
+// majority takes n3's partitions over and goes on, metadata published meanwhile included; after
+// healing, n3 converges and no partition has diverged.
+func TestClusterPartitionMinorityStopsAndHealsWithoutDivergence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test")
+	}
+	sink := newCallSink(t)
+	c := startTestCluster(t, 3)
+	c.publishTestJourney(sink.url)
+	const total = 6000
+	cut, healed := false, false
+	block := func(i int, ips ...string) {
+		if _, err := c.internal(i, "/internal/v1/faults", map[string]any{"block": ips}); err != nil {
+			t.Fatalf("fault injection on n%d: %v", i+1, err)
+		}
+	}
+	acked := c.stream(total, func(sent int) {
+		switch {
+		case !cut && sent >= total*3/10:
+			cut = true
+			c.setAlive(2, false) // the stream goes to the majority side
+			block(0, c.ips[2])
+			block(1, c.ips[2])
+			block(2, c.ips[0], c.ips[1])
+			t.Logf("n3 cut off after %d events", sent)
+			n3 := c.nodes[2]
+			eventually(t, 20*time.Second, "n3 sees it has no majority", func() (bool, string) {
+				st, err := c.status(n3)
+				return err == nil && !st.Quorum, fmt.Sprint(err)
+			})
+			r := n3.call("POST", "/v1/events", []map[string]any{{"id": "minority-1", "type": "signup", "data": map[string]any{"userId": "minority-1"}}}).json(t)
+			if r["failed"] != float64(1) {
+				t.Errorf("the minority side accepted an event: %v", r)
+			}
+			// Metadata changed on the majority side reaches n3 after healing.
+			c.nodes[0].must(201, "POST", "/v1/event-definitions", map[string]any{
+				"name": "during-partition", "identityField": "userId", "identityNamespace": "user",
+				"schema": map[string]any{"type": "object"}})
+		case cut && !healed && sent >= total*7/10:
+			healed = true
+			for i := range c.nodes {
+				block(i)
+			}
+			c.setAlive(2, true)
+			t.Logf("healed after %d events", sent)
+		}
+	})
+	if acked != total {
+		t.Fatalf("acknowledged %d of %d", acked, total)
+	}
+	c.checkEffects(sink, acked)
+	c.waitHealthy(30*time.Second, 3)
+	c.checkNoDivergence()
+	eventually(t, 20*time.Second, "metadata written during the partition reached n3", func() (bool, string) {
+		r := c.nodes[2].call("GET", "/v1/event-definitions/during-partition", nil)
+		return r.status == 200, string(r.body)
+	})
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

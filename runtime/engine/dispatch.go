@@ -314,8 +314,12 @@ func (d *Dispatcher) sweepPartition(pid int) {
 	if err != nil {
 		return
 	}
+	durable := d.e.parts[pid].durableSeq.Load()
 	var keys [][]byte
 	for ok := it.First(); ok && len(keys) < 10000; ok = it.Next() {
+		if store.SeqOf(it.Key()) > durable {
+			continue // queued by a batch not yet replicated: committed() hands it over when it is
+		}
 		keys = append(keys, append([]byte(nil), it.Key()...))
 	}
 	it.Close()

@@ -87,6 +87,7 @@ func (e *Engine) Lead(pid int, epoch uint64) (Position, error) {
 			return err
 		}
 		p.pos, p.epoch, pos = cur, epoch, cur
+		p.durableSeq.Store(p.seq) // the cluster hands over a copy a majority holds
 		p.nextTimer, p.lastSweep = time.Time{}, time.Time{}
 		p.leading.Store(true)
 		return nil

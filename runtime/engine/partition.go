@@ -50,6 +50,11 @@ type partition struct {
 	leading atomic.Bool
 	epoch   uint64   // the leadership epoch batches are written under
 	pos     Position // the position of the last committed batch
+	// durableSeq is the partition's sequence number as of its last batch that is both
+	// committed and replicated. The dispatcher's sweep calls only outbox entries at or below
+	// it: an entry of a batch still being replicated (or that failed to be) is the worker's
+	// alone until Replicate returns.
+	durableSeq atomic.Uint64
 
 	// nextTimer is the earliest due time of any timer this worker knows of; zero means "scan".
 	nextTimer time.Time
@@ -64,6 +69,7 @@ func newPartition(e *Engine, id int) *partition {
 	if pos, err := ReadPosition(e.db, id); err == nil {
 		p.pos, p.epoch = pos, pos.Epoch
 	}
+	p.durableSeq.Store(p.seq)
 	p.leading.Store(true)
 	return p
 }
@@ -243,6 +249,7 @@ func (p *partition) apply(items []*work) {
 		}
 	}
 	if err == nil {
+		p.durableSeq.Store(p.seq)
 		p.checkInstances(st.profiles)
 		p.e.disp.committed(p.id, st.outbox, st.settled)
 	} else {

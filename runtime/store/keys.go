@@ -107,6 +107,14 @@ func DueOf(key []byte) time.Time {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(key[4:12]))).UTC()
 }
 
+// SeqOf reads the sequence number of a TimeSeqKey.
+func SeqOf(key []byte) uint64 {
+	if len(key) < 4+16 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(key[len(key)-8:])
+}
+
 // SeqKey builds p|pid|kind|seq.
 func SeqKey(pid int, kind byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(KindPrefix(pid, kind), seq)
