@@ -22,7 +22,7 @@ func benchCmd(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.StringVar(&cfg.URL, "url", "", "benchmark a running node at this base URL instead of starting one")
 	fs.StringVar(&cfg.Key, "key", os.Getenv("WAYLINE_KEY"), "admin key of the node given with --url (WAYLINE_KEY)")
-	fs.StringVar(&workloads, "workloads", "noop,demo,waits,plugins", "comma-separated: noop, demo, waits, plugins")
+	fs.StringVar(&workloads, "workloads", "noop,demo,waits,plugins,cluster", "comma-separated: noop, demo, waits, plugins, cluster")
 	fs.StringVar(&cfg.PluginDir, "plugin-dir", "bin/plugins", "where make plugins put the plugin modules (the plugins workload)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of each phase")
 	fs.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "warm-up before each measured phase")

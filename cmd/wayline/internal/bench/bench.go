@@ -24,7 +24,7 @@ type Config struct {
 	Binary string
 	// URL and Key target a running node instead (its CPU and memory are then not measured).
 	URL, Key string
-	// Workloads to run, in order: "noop", "demo", "waits", "plugins" (default all).
+	// Workloads to run, in order: "noop", "demo", "waits", "plugins", "cluster" (default all).
 	Workloads []string
 	// PluginDir holds the plugin modules `make plugins` builds (default bin/plugins).
 	PluginDir string
@@ -44,7 +44,7 @@ type Config struct {
 
 func (c *Config) fill() {
 	if len(c.Workloads) == 0 {
-		c.Workloads = []string{"noop", "demo", "waits", "plugins"}
+		c.Workloads = []string{"noop", "demo", "waits", "plugins", "cluster"}
 	}
 	if c.PluginDir == "" {
 		c.PluginDir = "bin/plugins"
@@ -84,7 +84,7 @@ func (c Config) Validate() error {
 		return errors.New("bench: --url needs --key (an ingest, editor or admin key; admin to create the bench workspace)")
 	}
 	for _, w := range c.Workloads {
-		if w != "noop" && w != "demo" && w != "waits" && w != "plugins" {
+		if w != "noop" && w != "demo" && w != "waits" && w != "plugins" && w != "cluster" {
 			return fmt.Errorf("bench: unknown workload %q: use noop, demo, waits or plugins", w)
 		}
 	}
@@ -111,6 +111,7 @@ type Row struct {
 // Report is a whole run.
 type Report struct {
 	Rows    []Row
+	Notes   []string // figures that are not rows (failover time)
 	Storage []StorageRow
 	Started time.Time
 	Config  Config
@@ -236,6 +237,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				return nil, err
 			}
 			rep.Rows = append(rep.Rows, rows...)
+		case "cluster":
+			if cfg.Binary == "" {
+				return nil, fmt.Errorf("the cluster workload starts its own nodes: run it without --url")
+			}
+			rows, notes, err := runCluster(ctx, cfg, sk, demoNDJSON)
+			if err != nil {
+				return nil, err
+			}
+			rep.Rows = append(rep.Rows, rows...)
+			rep.Notes = append(rep.Notes, notes...)
 		}
 	}
 	if !cfg.SkipCeilings {

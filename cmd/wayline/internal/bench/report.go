@@ -76,7 +76,14 @@ func (r *Report) Markdown(command string) string {
 		}
 		b.WriteString("\nA journey step writes about 2.6–3.3 KB to the WAL per event and an event that matches no journey about 0.5 KB (see the Go benchmarks above), so compare the demo rows with the 3,000 B ceiling and the noop rows with the 600 B one.\n")
 	}
-	fmt.Fprintf(&b, "\nNot measured yet: plugin conditions (no plugins yet) and a three-node cluster (no cluster yet).\n%s\n", endMarker)
+	if len(r.Notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "%s\n", n)
+		}
+	}
+	b.WriteString("\nThe cluster rows (workload `cluster`) run three nodes and the load generator on this one machine, so they share its cores: they show the cost of forwarding and replication, not a cluster's capacity. Their ceiling is the one-node demo NDJSON row of the same run.\n")
+	fmt.Fprintf(&b, "%s\n", endMarker)
 	return b.String()
 }
 
@@ -104,6 +111,9 @@ func (r *Report) Text() string {
 	}
 	for _, s := range r.Storage {
 		fmt.Fprintf(&b, "pebble ceiling: %d B records, batches of %d, %d writers: %s records/s\n", s.Record, s.Batch, s.Writers, perSec(s.Rate))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintln(&b, n)
 	}
 	return b.String()
 }
