@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tests build with the invariants tag: expensive internal assertions on.
 TEST_FLAGS ?= -tags invariants -timeout 15m
 
-.PHONY: help build run plugins test test-short lint bench bench-go bench-plugins fuzz clean
+.PHONY: help build run cluster plugins test test-short lint bench bench-go bench-plugins fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ build: designer ## build bin/wayline, the web designer embedded (Node.js builds 
 
 run: build ## start one node with the demo workspace on http://127.0.0.1:8080 (data in ./wayline-data)
 	./$(BIN) serve --demo
+
+cluster: build ## start three nodes as one cluster on 127.0.0.1 (APIs on :8081-:8083, data in ./wayline-cluster-data); Ctrl-C stops them
+	./$(BIN) cluster local
 
 plugins: ## build the example plugins (Go, Rust, C, AssemblyScript) into bin/plugins, installing the Debian toolchains when missing
 	plugins/examples/build.sh bin/plugins

@@ -150,13 +150,9 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 
 func (d *delegate) NotifyJoin(n *memberlist.Node)   { d.n.observe(n, StateAlive) }
 func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.n.observe(n, StateAlive) }
-func (d *delegate) NotifyLeave(n *memberlist.Node) {
-	if n.State == memberlist.StateLeft {
-		d.n.observe(n, StateLeft)
-		return
-	}
-	d.n.observe(n, StateDead)
-}
+// NotifyLeave: memberlist v0.7 hands over a Node whose State field is not updated, so a
+// graceful leave is recognised by the leaving flag the node gossiped before it left.
+func (d *delegate) NotifyLeave(n *memberlist.Node) { d.n.observe(n, StateDead) }
 
 // observe records a membership change and wakes the controller.
 func (n *Node) observe(m *memberlist.Node, state string) {
@@ -166,6 +162,9 @@ func (n *Node) observe(m *memberlist.Node, state string) {
 			n.log.Warn("gossip: a node sent unreadable metadata; ignoring it", "node", m.Name, "err", err)
 			return
 		}
+	}
+	if state == StateDead && meta.Leaving {
+		state = StateLeft
 	}
 	n.mu.Lock()
 	old := n.members[m.Name]

@@ -42,14 +42,19 @@ func startCluster(f serveFlags, publicURL string, eng *engine.Engine, st *store.
 	return node, spread, nil
 }
 
-const clusterUsage = `Usage: wayline cluster status [--url URL] [--key KEY] [--json]
-
-Shows the cluster a node belongs to: members and their state, and every partition's leader,
-epoch, followers, which followers are in sync and how far behind the others are.
+const clusterUsage = `Usage:
+  wayline cluster status [--url URL] [--key KEY] [--json]
+      the cluster a node belongs to: members and their state, and every partition's leader,
+      epoch, followers, which followers are in sync and how far behind the others are
+  wayline cluster local [--nodes N] [--data DIR]
+      start N nodes as a cluster on 127.0.0.1 (make cluster; see wayline cluster local -h)
 
 `
 
 func clusterCmd(args []string) int {
+	if len(args) > 0 && args[0] == "local" {
+		return clusterLocal(args[1:])
+	}
 	if len(args) == 0 || args[0] != "status" {
 		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 			fmt.Print(clusterUsage)
