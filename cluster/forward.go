@@ -8,6 +8,7 @@ import (
 
 	"github.com/bytedance/sonic"
 
+	"github.com/wayline/wayline/cluster/transport"
 	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/model"
 	"github.com/wayline/wayline/runtime/store"
@@ -227,17 +228,66 @@ func (n *Node) handleSubmit(from string, items [][]byte) ([][]byte, error) {
 // OwnerAPI returns the public API URL of the node that leads the profile's partition, and
 // whether that is this node. Reads of a profile go there.
 func (n *Node) OwnerAPI(profileID string) (string, bool) {
-	pid := store.PartitionOf(profileID, len(n.parts))
-	if n.eng.Leading(pid) {
-		return n.cfg.APIURL, true
+	return n.PartitionOwnerAPI(store.PartitionOf(profileID, len(n.parts)))
+}
+
+// profileReq is a profile merge forwarded to the partition's leader (profile import).
+type profileReq struct {
+	ID         string         `json:"id"`
+	Attributes map[string]any `json:"attributes"`
+	Test       *bool          `json:"test,omitempty"`
+}
+
+// UpsertProfile merges attributes into a profile on the node that leads its partition, routing
+// again while leadership moves (for up to ForwardWindow).
+func (n *Node) UpsertProfile(ctx context.Context, id string, attrs map[string]any, test *bool) (*model.Profile, error) {
+	pid := store.PartitionOf(id, len(n.parts))
+	deadline := time.Now().Add(ForwardWindow)
+	pause := 20 * time.Millisecond
+	for {
+		var p *model.Profile
+		var err error
+		table := n.table.Load()
+		switch {
+		case n.eng.Leading(pid):
+			p, err = n.eng.UpsertProfile(ctx, id, attrs, test)
+		case table != nil && (*table)[pid] != "" && (*table)[pid] != n.cfg.Name:
+			var body, out []byte
+			if body, err = sonic.Marshal(profileReq{ID: id, Attributes: attrs, Test: test}); err == nil {
+				if out, err = n.post(ctx, (*table)[pid], pathProfile, body); err == nil {
+					p = &model.Profile{}
+					err = sonic.Unmarshal(out, p)
+				} else {
+					err = errors.Join(errForward, err)
+				}
+			}
+		default:
+			err = engine.ErrNotLeader
+		}
+		if !retryable(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			return p, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+		}
+		pause = min(pause*2, 400*time.Millisecond)
 	}
-	table := n.table.Load()
-	if table == nil || (*table)[pid] == "" {
-		return "", false
+}
+
+func (n *Node) handleProfile(from string, body []byte) ([]byte, error) {
+	var req profileReq
+	if err := sonic.Unmarshal(body, &req); err != nil || req.ID == "" {
+		return nil, badRequest("profile: want {\"id\", \"attributes\", \"test\"}")
 	}
-	m, ok := n.memberNamed((*table)[pid])
-	if !ok {
-		return "", false
+	ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
+	defer cancel()
+	p, err := n.eng.UpsertProfile(ctx, req.ID, req.Attributes, req.Test)
+	if errors.Is(err, engine.ErrNotLeader) || errors.Is(err, engine.ErrStopped) {
+		return nil, &transport.StatusError{Status: 409, Msg: errNotLeaderCode}
 	}
-	return m.Meta.API, m.Name == n.cfg.Name
+	if err != nil {
+		return nil, err
+	}
+	return sonic.Marshal(p)
 }

@@ -20,6 +20,8 @@ const (
 	pathMeta      = "/internal/v1/meta"      // metadata records by key
 	pathFaults    = "/internal/v1/faults"    // fault injection (tests)
 	pathDigest    = "/internal/v1/digest"    // per-partition content hashes (tests, operators)
+	pathProfile   = "/internal/v1/profile"   // a profile merge (import) for the partition's leader
+	pathReport    = "/internal/v1/report"    // counters and dead letters of the partitions a node leads
 )
 
 func (n *Node) routes() {
@@ -32,6 +34,8 @@ func (n *Node) routes() {
 	s.Handle(pathStatus, n.handleStatus)
 	s.Handle(pathMeta, n.handleMeta)
 	s.Handle(pathDigest, n.handleDigest)
+	s.Handle(pathReport, n.handleReport)
+	s.Handle(pathProfile, n.handleProfile)
 	if n.cfg.FaultInjection {
 		s.Handle(pathFaults, n.handleFaults)
 	}

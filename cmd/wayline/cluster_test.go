@@ -544,6 +544,30 @@ func TestClusterRollingRestartLosesNothing(t *testing.T) {
 	c.checkEffects(sink, acked)
 	c.waitHealthy(30*time.Second, 3)
 	c.checkNoDivergence()
+	c.checkProfilesRouteToOwners()
+}
+
+// checkProfilesRouteToOwners imports profiles through one node and reads and changes them
+// through the others: each request reaches the node that leads the profile's partition.
+func (c *testCluster) checkProfilesRouteToOwners() {
+	c.t.Helper()
+	var lines []string
+	for i := 0; i < 40; i++ {
+		lines = append(lines, fmt.Sprintf(`{"id":"user:imp%d","attributes":{"tier":"gold","n":%d}}`, i, i))
+	}
+	r := c.nodes[0].call("POST", "/v1/profiles/import", strings.Join(lines, "\n")+"\n", "Content-Type", "application/x-ndjson")
+	if r.status != 200 || !bytes.Contains(r.body, []byte(`"imported":40`)) {
+		c.t.Fatalf("import through n1: %d %s", r.status, r.body)
+	}
+	for i := 0; i < 40; i++ {
+		n := c.nodes[1+i%2]
+		got := n.must(200, "GET", fmt.Sprintf("/v1/profiles/user:imp%d", i), nil)
+		attrs := got["attributes"].(map[string]any)
+		if attrs["tier"] != "gold" || attrs["n"] != float64(i) {
+			c.t.Fatalf("profile imp%d read through another node: %v", i, got)
+		}
+		n.must(200, "PUT", fmt.Sprintf("/v1/profiles/user:imp%d", i), map[string]any{"attributes": map[string]any{"seen": true}})
+	}
 }
 
 // A network partition cuts n3 off from n1 and n2. The minority side stops taking events; the

@@ -258,7 +258,7 @@ func run(f serveFlags, log *slog.Logger) error {
 			return err
 		}
 		defer node.Close()
-		deps.Router, deps.Cluster = node, node
+		deps.Router, deps.Cluster, deps.Reports, deps.Profiles = node, node, node, node
 	}
 	srv, err := api.New(apiCfg, deps)
 	if err != nil {

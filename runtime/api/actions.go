@@ -342,7 +342,7 @@ func (s *Server) deadLetters(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
-	items, err := s.d.Engine.DeadLetters(limit)
+	items, err := s.d.Reports.DeadLetters(limit)
 	if err != nil {
 		writeErr(ctx, err)
 		return
@@ -360,12 +360,18 @@ func deadLetterErr(err error, id string) error {
 	if errors.Is(err, engine.ErrStopped) {
 		return apierr.New(503, apierr.Unavailable, "", "the node is shutting down; try again")
 	}
+	if errors.Is(err, engine.ErrNotLeader) {
+		return apierr.New(503, apierr.Unavailable, "", "the dead letter's partition is changing leader; try again in a moment")
+	}
 	return err
 }
 
 // POST /v1/dead-letters/{id}/retry: the call goes back to the outbox with its idempotency key.
 func (s *Server) retryDeadLetter(ctx *fasthttp.RequestCtx) {
 	id := param(ctx, "id")
+	if pid, ok := s.d.Engine.DeadLetterPartition(id); ok && s.toPartitionOwner(ctx, pid) {
+		return
+	}
 	c, cancel := opCtx()
 	defer cancel()
 	if err := s.d.Engine.RetryDeadLetter(c, id); err != nil {
@@ -377,6 +383,9 @@ func (s *Server) retryDeadLetter(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) deleteDeadLetter(ctx *fasthttp.RequestCtx) {
 	id := param(ctx, "id")
+	if pid, ok := s.d.Engine.DeadLetterPartition(id); ok && s.toPartitionOwner(ctx, pid) {
+		return
+	}
 	c, cancel := opCtx()
 	defer cancel()
 	if err := s.d.Engine.DeleteDeadLetter(c, id); err != nil {

@@ -25,6 +25,22 @@ type ClusterView interface {
 	// OwnerAPI is the API base URL of the node leading the profile's partition, and whether
 	// that node is this one ("" when no leader is known right now).
 	OwnerAPI(profileID string) (url string, local bool)
+	// PartitionOwnerAPI is OwnerAPI for a partition number.
+	PartitionOwnerAPI(pid int) (url string, local bool)
+}
+
+// ProfileWriter merges attributes into profiles (profile import): the engine on a single node;
+// in a cluster, the router that sends each profile to its partition's leader.
+type ProfileWriter interface {
+	UpsertProfile(ctx context.Context, id string, attrs map[string]any, test *bool) (*model.Profile, error)
+}
+
+// Reports reads report counters and dead letters: the engine's on a single node; in a cluster,
+// the sum over every node of the partitions each leads.
+type Reports interface {
+	Counters(scopePrefix string) (map[string]map[string]int64, error)
+	Hourly(journeyID string) ([]engine.HourlyPoint, error)
+	DeadLetters(limit int) ([]engine.DeadLetter, error)
 }
 
 // headerForwarded marks a request one node passed to the profile's owner, so that a stale view
@@ -41,11 +57,24 @@ func (s *Server) toOwner(ctx *fasthttp.RequestCtx, profileID string) bool {
 		return false
 	}
 	url, local := s.d.Cluster.OwnerAPI(profileID)
+	return s.proxyTo(ctx, url, local)
+}
+
+// toPartitionOwner is toOwner for a request about one partition (a dead letter).
+func (s *Server) toPartitionOwner(ctx *fasthttp.RequestCtx, pid int) bool {
+	if s.d.Cluster == nil {
+		return false
+	}
+	url, local := s.d.Cluster.PartitionOwnerAPI(pid)
+	return s.proxyTo(ctx, url, local)
+}
+
+func (s *Server) proxyTo(ctx *fasthttp.RequestCtx, url string, local bool) bool {
 	if local {
 		return false
 	}
 	if url == "" || len(ctx.Request.Header.Peek(headerForwarded)) > 0 {
-		writeErr(ctx, apierr.New(503, apierr.Unavailable, "", "the profile's partition is changing leader; try again in a moment"))
+		writeErr(ctx, apierr.New(503, apierr.Unavailable, "", "the partition is changing leader; try again in a moment"))
 		return true
 	}
 	req := fasthttp.AcquireRequest()
@@ -56,7 +85,7 @@ func (s *Server) toOwner(ctx *fasthttp.RequestCtx, profileID string) bool {
 	req.SetBody(ctx.Request.Body())
 	if err := proxyClient.DoTimeout(req, &ctx.Response, 30*time.Second); err != nil {
 		ctx.Response.Reset()
-		writeErr(ctx, apierr.New(503, apierr.Unavailable, "", "the node that owns this profile did not answer (%v); try again", err))
+		writeErr(ctx, apierr.New(503, apierr.Unavailable, "", "the node that leads the partition did not answer (%v); try again", err))
 	}
 	return true
 }

@@ -317,7 +317,7 @@ func (s *Server) journeyReport(ctx *fasthttp.RequestCtx) {
 		writeErr(ctx, err)
 		return
 	}
-	counters, err := s.d.Engine.Counters("j/" + id + "/")
+	counters, err := s.d.Reports.Counters("j/" + id + "/")
 	if err != nil {
 		writeErr(ctx, err)
 		return
@@ -365,7 +365,7 @@ func (s *Server) journeyReport(ctx *fasthttp.RequestCtx) {
 			totals[k] += n
 		}
 	}
-	hourly, err := s.d.Engine.Hourly(id)
+	hourly, err := s.d.Reports.Hourly(id)
 	if err != nil {
 		writeErr(ctx, err)
 		return
@@ -374,7 +374,7 @@ func (s *Server) journeyReport(ctx *fasthttp.RequestCtx) {
 	active := totals["entered"] - totals["exited"]
 	actionsUsed := map[string]map[string]int64{}
 	for _, a := range s.actionsOf(j) {
-		c, err := s.d.Engine.Counters(engine.ActionScope(a))
+		c, err := s.d.Reports.Counters(engine.ActionScope(a))
 		if err == nil {
 			actionsUsed[a] = c[engine.ActionScope(a)]
 		}

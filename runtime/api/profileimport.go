@@ -157,7 +157,7 @@ func (s *Server) applyImport(recs []ingest.ProfileRecord, res []importResult) {
 			for id := range work {
 				for _, i := range order[id] {
 					c, cancel := opCtx()
-					_, err := s.d.Engine.UpsertProfile(c, id, recs[i].Attributes, recs[i].Test)
+					_, err := s.d.Profiles.UpsertProfile(c, id, recs[i].Attributes, recs[i].Test)
 					cancel()
 					if err != nil {
 						res[i].Status, res[i].Error = statusFailed, apierr.As(profileErr(err, id))

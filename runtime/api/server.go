@@ -117,6 +117,10 @@ type Deps struct {
 	Router EventRouter
 	// Cluster is the cluster this node belongs to; nil: a single node.
 	Cluster ClusterView
+	// Reports reads counters and dead letters; nil: the engine (a single node).
+	Reports Reports
+	// Profiles merges imported profiles; nil: the engine (a single node).
+	Profiles ProfileWriter
 	Meta    *meta.Store
 	Catalog *catalog.Catalog
 	Keys    *auth.Keys
@@ -169,6 +173,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if d.Router == nil {
 		d.Router = d.Engine
+	}
+	if d.Reports == nil {
+		d.Reports = d.Engine
+	}
+	if d.Profiles == nil {
+		d.Profiles = d.Engine
 	}
 	s := &Server{cfg: cfg, d: d, log: d.Log, recent: newRecentEvents(cfg.RecentEvents),
 		limiter: newIPLimiter(cfg.PublicRate, cfg.PublicBurst), signInLimiter: newIPLimiter(signInRate, signInBurst), metrics: newMetrics(d.Engine), stop: make(chan struct{})}

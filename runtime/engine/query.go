@@ -152,6 +152,9 @@ func (e *Engine) Instances(id string) ([]InstanceInfo, error) {
 func (e *Engine) Counters(scopePrefix string) (map[string]map[string]int64, error) {
 	out := map[string]map[string]int64{}
 	for pid := range e.parts {
+		if !e.reports(pid) {
+			continue
+		}
 		prefix := store.PartKey(pid, store.KindCounter, scopePrefix)
 		it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
 		if err != nil {
@@ -195,6 +198,12 @@ func (e *Engine) Hourly(journeyID string) ([]HourlyPoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return HourlyFrom(m), nil
+}
+
+// HourlyFrom turns the counters of a journey's hourly scopes ("h/<journey>/<unix hour>") into
+// points, oldest first.
+func HourlyFrom(m map[string]map[string]int64) []HourlyPoint {
 	out := make([]HourlyPoint, 0, len(m))
 	for scope, counts := range m {
 		ts, err := strconv.ParseInt(scope[strings.LastIndexByte(scope, '/')+1:], 10, 64)
@@ -204,13 +213,16 @@ func (e *Engine) Hourly(journeyID string) ([]HourlyPoint, error) {
 		out = append(out, HourlyPoint{Hour: time.Unix(ts, 0).UTC(), Counts: counts})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Hour.Before(out[j].Hour) })
-	return out, nil
+	return out
 }
 
 // DeadLetters lists up to limit dead-lettered calls across partitions.
 func (e *Engine) DeadLetters(limit int) ([]DeadLetter, error) {
 	var out []DeadLetter
 	for pid := range e.parts {
+		if !e.reports(pid) {
+			continue
+		}
 		prefix := store.KindPrefix(pid, store.KindDeadLetter)
 		it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
 		if err != nil {
@@ -240,6 +252,19 @@ func (e *Engine) PendingActions() int { return e.disp.Pending() }
 
 // ErrNoDeadLetter is returned for a dead letter that does not exist.
 var ErrNoDeadLetter = errors.New("engine: dead letter not found")
+
+// reports says whether this node's reports include a partition: every partition on a single
+// node; in a cluster, those it leads (the cluster sums the nodes' reports), so that a partition
+// held by several replicas is counted once.
+func (e *Engine) reports(pid int) bool {
+	return e.replicator == nil || e.parts[pid].leading.Load()
+}
+
+// DeadLetterPartition returns the partition a dead-letter id belongs to.
+func (e *Engine) DeadLetterPartition(id string) (int, bool) {
+	pid, _, err := e.deadLetterKey(id)
+	return pid, err == nil
+}
 
 // deadLetterKey parses an API dead-letter id ("partition.sequence").
 func (e *Engine) deadLetterKey(id string) (int, []byte, error) {
