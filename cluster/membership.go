@@ -150,6 +150,7 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 
 func (d *delegate) NotifyJoin(n *memberlist.Node)   { d.n.observe(n, StateAlive) }
 func (d *delegate) NotifyUpdate(n *memberlist.Node) { d.n.observe(n, StateAlive) }
+
 // NotifyLeave: memberlist v0.7 hands over a Node whose State field is not updated, so a
 // graceful leave is recognised by the leaving flag the node gossiped before it left.
 func (d *delegate) NotifyLeave(n *memberlist.Node) { d.n.observe(n, StateDead) }

@@ -163,4 +163,3 @@ func (n *Node) PartitionOwnerAPI(pid int) (string, bool) {
 	}
 	return m.Meta.API, m.Name == n.cfg.Name
 }
-

@@ -121,10 +121,10 @@ type Deps struct {
 	Reports Reports
 	// Profiles merges imported profiles; nil: the engine (a single node).
 	Profiles ProfileWriter
-	Meta    *meta.Store
-	Catalog *catalog.Catalog
-	Keys    *auth.Keys
-	Tester  ActionTester
+	Meta     *meta.Store
+	Catalog  *catalog.Catalog
+	Keys     *auth.Keys
+	Tester   ActionTester
 	// Plugins checks uploads and runs test calls; nil answers 503 where it is needed.
 	Plugins PluginHost
 	// Users signs people in (sessions for the designer); nil: only API keys authenticate.
