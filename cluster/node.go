@@ -299,6 +299,19 @@ func (n *Node) currentView() view {
 	return v
 }
 
+// aliveOthers names the other members gossip sees alive.
+func (n *Node) aliveOthers() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var others []string
+	for name, m := range n.members {
+		if name != n.cfg.Name && m.State == StateAlive {
+			others = append(others, name)
+		}
+	}
+	return others
+}
+
 func (n *Node) aliveCount() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()

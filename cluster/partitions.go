@@ -220,14 +220,7 @@ func (n *Node) claim(pids []int, v view) {
 	var mu sync.Mutex
 	votes := map[int][]vote{}
 	var wg sync.WaitGroup
-	n.mu.Lock()
-	var others []string
-	for name, m := range n.members {
-		if name != n.cfg.Name && m.State == StateAlive {
-			others = append(others, name)
-		}
-	}
-	n.mu.Unlock()
+	others := n.aliveOthers()
 	for _, name := range others {
 		wg.Add(1)
 		go func(name string) {

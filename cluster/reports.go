@@ -51,14 +51,7 @@ func (n *Node) handleReport(from string, body []byte) ([]byte, error) {
 // sum would silently miss that node's partitions.
 func (n *Node) gather(req reportReq) ([][]byte, error) {
 	body, _ := json.Marshal(req)
-	n.mu.Lock()
-	var others []string
-	for name, m := range n.members {
-		if name != n.cfg.Name && m.State == StateAlive {
-			others = append(others, name)
-		}
-	}
-	n.mu.Unlock()
+	others := n.aliveOthers()
 	out := make([][]byte, len(others))
 	errs := make([]error, len(others))
 	var wg sync.WaitGroup

@@ -100,14 +100,11 @@ func (n *Node) Status(ctx context.Context) Status {
 	for name := range n.roster {
 		st.Roster = append(st.Roster, name)
 	}
-	var alive []string
 	for _, m := range n.members {
 		st.Members = append(st.Members, MemberStatus{Name: m.Name, APIURL: m.Meta.API, Internal: m.Meta.Internal, Gossip: m.Addr, State: m.State, Leaving: m.Meta.Leaving})
-		if m.State == StateAlive && m.Name != n.cfg.Name {
-			alive = append(alive, m.Name)
-		}
 	}
 	n.mu.Unlock()
+	alive := n.aliveOthers()
 	if n.ml != nil {
 		// memberlist knows suspicion, which membership events do not carry.
 		for _, m := range n.ml.Members() {

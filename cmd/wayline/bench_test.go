@@ -24,7 +24,7 @@ func TestBenchSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatalf("wayline bench failed: %v\n%s", err, out)
 	}
-	want := []string{"noop", "demo", "waits", "fired 300 of 300"}
+	want := []string{"noop", "demo", "waits", "fired 300 of 300", "rf 3, NDJSON via a non-owner", "Failover after SIGKILL"}
 	if os.Getenv("WAYLINE_REQUIRE_PLUGINS") != "" {
 		want = append(want, "plugin (rust)", "plugin (go)", "plugin (c)", "plugin (assemblyscript)")
 	}

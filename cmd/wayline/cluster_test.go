@@ -469,13 +469,21 @@ func TestClusterSIGKILLAndRestartLoseNothing(t *testing.T) {
 			c.setAlive(2, false)
 			c.nodes[2].kill()
 			t.Logf("SIGKILL n3 after %d events", sent)
+			// Metadata written while n3 is down reaches it when it is back.
+			c.nodes[0].must(201, "POST", "/v1/event-definitions", map[string]any{
+				"name": "while-n3-was-down", "identityField": "userId", "identityNamespace": "user", "schema": map[string]any{"type": "object"}})
 		case killed && !restarted && sent >= total*7/10:
 			restarted = true
 			c.restart(2)
 			t.Logf("restarted n3 after %d events", sent)
 		}
 	})
-	t.Logf("streamed %d events in %s", total, time.Since(start))
+	start = time.Now()
+	eventually(t, 20*time.Second, "metadata written while n3 was down reached it", func() (bool, string) {
+		r := c.nodes[2].call("GET", "/v1/event-definitions/while-n3-was-down", nil)
+		return r.status == 200, string(r.body)
+	})
+	t.Logf("n3 had the metadata written while it was down %s after the stream ended", time.Since(start))
 	if acked != total {
 		t.Fatalf("acknowledged %d of %d", acked, total)
 	}

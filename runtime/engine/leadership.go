@@ -25,18 +25,42 @@ func (p Position) Less(q Position) bool {
 	return p.Epoch < q.Epoch || (p.Epoch == q.Epoch && p.LSN < q.LSN)
 }
 
-// EncodePosition is the stored form: epoch and LSN, 8 bytes big-endian each.
+// EncodePosition is the wire form: epoch and LSN, 8 bytes big-endian each.
 func EncodePosition(p Position) []byte {
-	b := binary.BigEndian.AppendUint64(make([]byte, 0, 16), p.Epoch)
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 24), p.Epoch)
 	return binary.BigEndian.AppendUint64(b, p.LSN)
 }
 
-// DecodePosition reads the stored form; a missing or malformed value is the zero position.
+// DecodePosition reads the wire or stored form (the stored one carries the partition's
+// sequence after the position); a missing or malformed value is the zero position.
 func DecodePosition(b []byte) Position {
-	if len(b) != 16 {
+	if len(b) != 16 && len(b) != 24 {
 		return Position{}
 	}
 	return Position{Epoch: binary.BigEndian.Uint64(b), LSN: binary.BigEndian.Uint64(b[8:])}
+}
+
+// encodeState is what every commit writes under store.KindPosition: the position, then the
+// last sequence number the partition used (one key per commit for both).
+func encodeState(p Position, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(EncodePosition(p), seq)
+}
+
+// readState reads a partition's position and sequence. Stores written before the position
+// existed keep the sequence alone under store.KindSeq.
+func readState(r pebble.Reader, pid int) (Position, uint64, error) {
+	b, ok, err := store.Get(r, store.KindPrefix(pid, store.KindPosition))
+	if err != nil {
+		return Position{}, 0, err
+	}
+	if ok && len(b) == 24 {
+		return DecodePosition(b), binary.BigEndian.Uint64(b[16:]), nil
+	}
+	old, ok, err := store.Get(r, store.KindPrefix(pid, store.KindSeq))
+	if err != nil || !ok {
+		return DecodePosition(b), 0, err
+	}
+	return DecodePosition(b), store.ReadU64(old), nil
 }
 
 // ReadPosition reads a partition's position from a store or a snapshot of one.
@@ -77,15 +101,11 @@ func (e *Engine) UseReplicator(r Replicator) {
 func (e *Engine) Lead(pid int, epoch uint64) (Position, error) {
 	var pos Position
 	err := e.control(pid, func(p *partition) error {
-		if b, ok, err := store.Get(e.db, store.KindPrefix(pid, store.KindSeq)); err != nil {
-			return err
-		} else if ok {
-			p.seq = store.ReadU64(b)
-		}
-		cur, err := ReadPosition(e.db, pid)
+		cur, seq, err := readState(e.db, pid)
 		if err != nil {
 			return err
 		}
+		p.seq = seq
 		p.pos, p.epoch, pos = cur, epoch, cur
 		p.durableSeq.Store(p.seq) // the cluster hands over a copy a majority holds
 		p.nextTimer, p.lastSweep = time.Time{}, time.Time{}

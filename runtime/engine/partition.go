@@ -63,11 +63,8 @@ type partition struct {
 
 func newPartition(e *Engine, id int) *partition {
 	p := &partition{e: e, id: id, in: make(chan *work, e.cfg.QueueSize), quit: make(chan struct{})}
-	if b, ok, err := store.Get(e.db, store.KindPrefix(id, store.KindSeq)); err == nil && ok {
-		p.seq = store.ReadU64(b)
-	}
-	if pos, err := ReadPosition(e.db, id); err == nil {
-		p.pos, p.epoch = pos, pos.Epoch
+	if pos, seq, err := readState(e.db, id); err == nil {
+		p.pos, p.epoch, p.seq = pos, pos.Epoch, seq
 	}
 	p.durableSeq.Store(p.seq)
 	p.leading.Store(true)
@@ -217,8 +214,7 @@ func (p *partition) apply(items []*work) {
 		b.Close()
 	default:
 		prev, pos := p.pos, Position{Epoch: p.epoch, LSN: p.pos.LSN + 1}
-		b.Set(store.KindPrefix(p.id, store.KindSeq), store.U64(p.seq), nil)
-		b.Set(store.KindPrefix(p.id, store.KindPosition), EncodePosition(pos), nil)
+		b.Set(store.KindPrefix(p.id, store.KindPosition), encodeState(pos, p.seq), nil)
 		err = b.Commit(p.writeOptions(items, st))
 		if err == nil {
 			p.pos = pos

@@ -25,10 +25,10 @@ const (
 	KindDeadLetter  = 'x' // p|pid|x|seq(8) → dead letter JSON
 	KindCounter     = 'c' // p|pid|c|scope 0 name → int64 (merge)
 	KindTrace       = 'r' // p|pid|r|profileID 0 seq(8) → trace step JSON
-	KindSeq         = 's' // p|pid|s → last sequence number used in the partition (8 bytes BE)
+	KindSeq         = 's' // p|pid|s → last sequence number used in the partition (8 bytes BE); written before KindPosition carried it, read as a fallback
 	KindPluginKV    = 'k' // p|pid|k|pluginName 0 key → a plugin's value (raw bytes)
 	KindChannelLog  = 'q' // p|pid|q|profileID 0 channel → send times JSON (frequency caps)
-	KindPosition    = 'e' // p|pid|e → the partition's log position: epoch(8) lsn(8), written in every commit
+	KindPosition    = 'e' // p|pid|e → epoch(8) lsn(8) seq(8): the partition's log position and sequence, written in every commit
 )
 
 // Node-local sub-spaces ('n' kind ...). WARNING: ONLY APPEND.
