@@ -126,6 +126,9 @@ func (inst *instance) discard() {
 
 func (inst *instance) arm(d time.Duration) {
 	inst.timedOut.Store(false)
+	if inst.stop != nil {
+		inst.stop.Set(instrument.Fuel) // a fresh budget of loop iterations (see instrument.Fuel)
+	}
 	inst.deadline.Store(inst.p.host.wd.deadline(d))
 }
 

@@ -70,6 +70,11 @@ func (w *watchdog) loop() {
 			// moment sees its deadline gone in disarm and discards the instance.
 			if d := inst.deadline.Load(); d != 0 && now > d && inst.deadline.CompareAndSwap(d, 0) {
 				late = append(late, inst)
+			} else if inst.timedOut.Load() && inst.stop != nil {
+				// Still running after being stopped: the guest's own decrement of the global
+				// may have overwritten the zero (a read-modify-write racing the store), so
+				// store it again on every tick until the call returns.
+				inst.stop.Set(0)
 			}
 		}
 		w.mu.Unlock()
@@ -78,7 +83,7 @@ func (w *watchdog) loop() {
 			// timedOut and discards the instance.
 			inst.timedOut.Store(true)
 			if inst.stop != nil {
-				inst.stop.Set(1)
+				inst.stop.Set(0)
 			} else {
 				_ = inst.mod.CloseWithExitCode(context.Background(), exitTimeout)
 			}

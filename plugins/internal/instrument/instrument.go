@@ -20,6 +20,25 @@ import (
 	"fmt"
 )
 
+// Fuel is what the stop global holds at the start of a call: every loop head takes one, and the
+// guest traps when none is left. The watchdog stops a call by setting the global to zero; the
+// fuel is the backstop for when it cannot run. Compiled guest code has no Go safepoint, so while
+// a guest loops, a garbage collection that has started stopping the world waits for it, and the
+// watchdog goroutine waits for the collection: the fuel (about a billion loop iterations, a
+// second or a few) ends that loop, and with it the wait.
+const Fuel = 1 << 30
+
+func appendSLEB(b []byte, v int64) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
 // StopExport is the name of the added global.
 const StopExport = "wayline_stop"
 
@@ -81,7 +100,7 @@ func Rewrite(wasm []byte) (out []byte, loops int, err error) {
 			gi = i
 		}
 	}
-	newGlobal := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b} // i32, mutable, i32.const 0, end
+	newGlobal := append(appendSLEB([]byte{0x7f, 0x01, 0x41}, Fuel), 0x0b) // i32, mutable, i32.const Fuel, end
 	var globalIndex uint32
 	if gi >= 0 {
 		body, count, err := appendToVector(secs[gi].body, newGlobal)
@@ -112,9 +131,14 @@ func Rewrite(wasm []byte) (out []byte, loops int, err error) {
 	} else {
 		secs = insertBefore(secs, section{id: secExport, body: append([]byte{1}, exp...)}, secStart, secElement, secDataCnt, secCode, secData)
 	}
-	check := []byte{0x23}
-	check = binary.AppendUvarint(check, uint64(globalIndex))
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
+	// g = g - 1; if g <= 0 { unreachable }
+	g := binary.AppendUvarint(nil, uint64(globalIndex))
+	check := append([]byte{0x23}, g...)          // global.get g
+	check = append(check, 0x41, 0x01, 0x6b, 0x24) // i32.const 1, i32.sub, global.set
+	check = append(check, g...)
+	check = append(check, 0x23)
+	check = append(check, g...)
+	check = append(check, 0x41, 0x00, 0x4c, 0x04, 0x40, 0x00, 0x0b) // i32.const 0, i32.le_s, if (empty) unreachable end
 	for i, s := range secs {
 		if s.id != secCode {
 			continue
