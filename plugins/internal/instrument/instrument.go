@@ -1,12 +1,12 @@
 // Package instrument rewrites a WebAssembly module so that a host can stop it: it adds a
-// mutable i32 global, exported as StopExport, and at the head of every loop a check that traps
-// (unreachable) once the global is non-zero. A watchdog sets the global when a call runs past
-// its deadline; the guest traps at its next loop iteration.
+// mutable i32 global, exported as StopExport, and at the head of every loop a check that takes
+// one unit from it and traps (unreachable) once it is at or below zero. A watchdog zeroes the
+// global when a call runs past its deadline; the guest traps at its next loop iteration.
 //
 // Why not wazero's WithCloseOnContextDone: it makes every loop iteration call out of wasm into
 // Go to check for a close, which slowed loop-heavy guests (a Go plugin decoding JSON) about
 // seven times in wazero v1.12, and starts a goroutine per call (about 1 µs). The check added
-// here is one load and one branch per iteration, and nothing per call. Code without loops
+// here is a few instructions and one branch per iteration, and one global store per call. Code without loops
 // cannot run for long: recursion ends in a stack overflow trap.
 //
 // Only the global, export and code sections are touched, and only by appending or inserting;
@@ -133,7 +133,7 @@ func Rewrite(wasm []byte) (out []byte, loops int, err error) {
 	}
 	// g = g - 1; if g <= 0 { unreachable }
 	g := binary.AppendUvarint(nil, uint64(globalIndex))
-	check := append([]byte{0x23}, g...)          // global.get g
+	check := append([]byte{0x23}, g...)           // global.get g
 	check = append(check, 0x41, 0x01, 0x6b, 0x24) // i32.const 1, i32.sub, global.set
 	check = append(check, g...)
 	check = append(check, 0x23)
