@@ -177,25 +177,9 @@ func (n *Node) forward(ctx context.Context, node string, evs []*model.Envelope, 
 // handleSubmit commits forwarded events on this node's engine: all items of a request in one
 // Submit, so they share micro-batches.
 func (n *Node) handleSubmit(from string, items [][]byte) ([][]byte, error) {
-	var evs []*model.Envelope
-	var q []bool
-	sizes := make([]int, len(items))
-	for i, item := range items {
-		var b fwdBatch
-		if err := sonic.Unmarshal(item, &b); err != nil {
-			return nil, badRequest("submit: item %d: %v", i, err)
-		}
-		if b.Qualified != nil && len(b.Qualified) != len(b.Events) {
-			return nil, badRequest("submit: item %d: %d qualified flags for %d events", i, len(b.Qualified), len(b.Events))
-		}
-		for j, ev := range b.Events {
-			if ev == nil || ev.Identity == "" || ev.ID == "" {
-				return nil, badRequest("submit: item %d event %d: id and identity are required", i, j)
-			}
-			evs = append(evs, ev)
-			q = append(q, b.Qualified == nil || b.Qualified[j])
-		}
-		sizes[i] = len(b.Events)
+	evs, q, sizes, err := decodeForwarded(items)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
 	defer cancel()
@@ -223,6 +207,32 @@ func (n *Node) handleSubmit(from string, items [][]byte) ([][]byte, error) {
 		out[i] = b
 	}
 	return out, nil
+}
+
+// decodeForwarded reads forwarded event batches: every event with an id and an identity, as
+// many qualified flags as events (or none). It returns the events in order and each item's count.
+func decodeForwarded(items [][]byte) ([]*model.Envelope, []bool, []int, error) {
+	var evs []*model.Envelope
+	var q []bool
+	sizes := make([]int, len(items))
+	for i, item := range items {
+		var b fwdBatch
+		if err := sonic.Unmarshal(item, &b); err != nil {
+			return nil, nil, nil, badRequest("submit: item %d: %v", i, err)
+		}
+		if b.Qualified != nil && len(b.Qualified) != len(b.Events) {
+			return nil, nil, nil, badRequest("submit: item %d: %d qualified flags for %d events", i, len(b.Qualified), len(b.Events))
+		}
+		for j, ev := range b.Events {
+			if ev == nil || ev.Identity == "" || ev.ID == "" {
+				return nil, nil, nil, badRequest("submit: item %d event %d: id and identity are required", i, j)
+			}
+			evs = append(evs, ev)
+			q = append(q, b.Qualified == nil || b.Qualified[j])
+		}
+		sizes[i] = len(b.Events)
+	}
+	return evs, q, sizes, nil
 }
 
 // OwnerAPI returns the public API URL of the node that leads the profile's partition, and

@@ -393,19 +393,14 @@ func (n *Node) takeLead(pid int, epoch uint64, best engine.Position, bestNode st
 // handleClaim answers another node's claims: a higher epoch than promised is promised (and
 // this node stops leading that partition); a lower or equal one is refused.
 func (n *Node) handleClaim(from string, body []byte) ([]byte, error) {
-	var req claimReq
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, badRequest("claim: %v", err)
+	req, err := decodeClaims(body, len(n.parts))
+	if err != nil {
+		return nil, err
 	}
 	resp := claimResp{}
 	b := n.db.NewBatch()
 	defer b.Close()
 	var resign []int
-	for _, c := range req.Claims {
-		if c.Pid < 0 || c.Pid >= len(n.parts) {
-			return nil, badRequest("claim: partition %d does not exist (this cluster has %d)", c.Pid, len(n.parts))
-		}
-	}
 	for _, c := range req.Claims {
 		p := n.parts[c.Pid]
 		// Promise under applyMu: a replicated batch from the older epoch is either applied
@@ -442,6 +437,20 @@ func (n *Node) handleClaim(from string, body []byte) ([]byte, error) {
 		}
 	}
 	return json.Marshal(resp)
+}
+
+// decodeClaims reads a claim request, refusing partitions that do not exist.
+func decodeClaims(body []byte, partitions int) (claimReq, error) {
+	var req claimReq
+	if err := json.Unmarshal(body, &req); err != nil {
+		return req, badRequest("claim: %v", err)
+	}
+	for _, c := range req.Claims {
+		if c.Pid < 0 || c.Pid >= partitions {
+			return req, badRequest("claim: partition %d does not exist (this cluster has %d)", c.Pid, partitions)
+		}
+	}
+	return req, nil
 }
 
 var errFenced = errors.New("cluster: a newer leader holds the partition")
