@@ -111,7 +111,7 @@ func (e *Engine) Trace(id string) ([]TraceStep, error) {
 	for ok := it.First(); ok; ok = it.Next() {
 		var r traceRecord
 		if decode(it.Value(), &r) == nil {
-			out = append(out, r.Steps...)
+			out = append(out, r.steps()...)
 		}
 	}
 	return out, it.Error()

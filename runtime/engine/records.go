@@ -96,9 +96,84 @@ type storedProfile struct {
 	fresh bool
 }
 
-// traceRecord holds the trace steps one micro-batch made for one profile.
+// traceRecord holds the trace steps one micro-batch made for one profile. Every step of a batch
+// happened at the same moment and most name the same instance, so the record says those once:
+// At for every step, and a table of the instances that steps point into (Ref). That halves the
+// bytes a journey step writes, and trace records are most of them. Records written before
+// carry "at" and the instance on each step; they decode the same.
 type traceRecord struct {
-	Steps []TraceStep `json:"steps"`
+	At        int64        `json:"t,omitempty"` // unix nanoseconds
+	Instances []traceInst  `json:"in,omitempty"`
+	Steps     []storedStep `json:"steps"`
+}
+
+// traceInst is an instance that steps of a trace record name.
+type traceInst struct {
+	Journey string `json:"j"`
+	Version int    `json:"v,omitempty"`
+	ID      string `json:"i"`
+}
+
+// storedStep is a TraceStep as a trace record holds it.
+type storedStep struct {
+	At       *time.Time     `json:"at,omitempty"`  // records written before traceRecord.At
+	Ref      int            `json:"ref,omitempty"` // 1 + the position of the step's instance in traceRecord.Instances
+	Journey  string         `json:"journeyId,omitempty"`
+	Version  int            `json:"version,omitempty"`
+	Instance string         `json:"instanceId,omitempty"`
+	Node     string         `json:"nodeId,omitempty"`
+	Kind     string         `json:"kind"`
+	Outcome  string         `json:"outcome,omitempty"`
+	Detail   string         `json:"detail,omitempty"`
+	EventID  string         `json:"eventId,omitempty"`
+	Data     map[string]any `json:"data,omitempty"`
+}
+
+// packTrace builds the record of steps that all happened at now.
+func packTrace(now time.Time, steps []TraceStep) traceRecord {
+	r := traceRecord{At: now.UnixNano(), Steps: make([]storedStep, len(steps))}
+	for i, s := range steps {
+		ss := storedStep{Node: s.Node, Kind: s.Kind, Outcome: s.Outcome, Detail: s.Detail, EventID: s.EventID, Data: s.Data}
+		if s.Instance == "" {
+			ss.Journey, ss.Version = s.Journey, s.Version // a journey's step before an instance exists
+		} else {
+			ss.Ref = r.ref(traceInst{Journey: s.Journey, Version: s.Version, ID: s.Instance})
+		}
+		r.Steps[i] = ss
+	}
+	return r
+}
+
+func (r *traceRecord) ref(in traceInst) int {
+	for i, have := range r.Instances {
+		if have == in {
+			return i + 1
+		}
+	}
+	r.Instances = append(r.Instances, in)
+	return len(r.Instances)
+}
+
+// steps unpacks the record; a Ref outside the table (a damaged record) leaves the step
+// without its instance rather than failing the whole trace.
+func (r *traceRecord) steps() []TraceStep {
+	out := make([]TraceStep, len(r.Steps))
+	for i, s := range r.Steps {
+		t := TraceStep{Journey: s.Journey, Version: s.Version, Instance: s.Instance, Node: s.Node, Kind: s.Kind,
+			Outcome: s.Outcome, Detail: s.Detail, EventID: s.EventID, Data: s.Data}
+		switch {
+		case s.At != nil:
+			t.At = *s.At
+		case r.At != 0:
+			t.At = time.Unix(0, r.At).UTC()
+		}
+		if s.Ref > 0 && s.Ref <= len(r.Instances) {
+			in := r.Instances[s.Ref-1]
+			t.Journey, t.Version, t.Instance = in.Journey, in.Version, in.ID
+		}
+		out[i] = t
+	}
+	return out
 }
 
 // TraceStep is one step of a profile's trace.

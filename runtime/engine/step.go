@@ -167,7 +167,6 @@ func (st *stepCtx) saveProfiles() {
 }
 
 func (st *stepCtx) trace(prof *storedProfile, step TraceStep) {
-	step.At = st.now
 	st.traces[prof] = append(st.traces[prof], step)
 }
 
@@ -179,7 +178,7 @@ func (st *stepCtx) flushTraces() {
 	for prof, steps := range st.traces {
 		prof.TraceSeq++
 		st.dirty[prof.ID] = true
-		st.put(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq), traceRecord{Steps: steps})
+		st.put(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq), packTrace(st.now, steps))
 		if prof.TraceSeq > keep {
 			st.del(store.TraceKey(st.pid(), prof.ID, prof.TraceSeq-keep))
 		}
@@ -669,8 +668,13 @@ func checkFinite(v any) error {
 // finish ends an instance: removes it and its timers, counts how it ended.
 func (st *stepCtx) finish(prof *storedProfile, inst *instance, node, how, detail string) {
 	st.del(inst.WaitKey)
-	st.del(inst.DeadKey)
-	st.del(instKey(st.pid(), prof.ID, inst.JourneyID))
+	if inst.DeadKey != nil {
+		// Only a saved instance has a record (saveInstance schedules its deadline first); one
+		// that ran from entry to end within one step leaves nothing to delete, and a tombstone
+		// for nothing would still be written, flushed and compacted.
+		st.del(inst.DeadKey)
+		st.del(instKey(st.pid(), prof.ID, inst.JourneyID))
+	}
 	if node != "" {
 		st.countNode(inst, node, "exited")
 	}
