@@ -151,33 +151,51 @@ func (e *Engine) Instances(id string) ([]InstanceInfo, error) {
 // name → value.
 func (e *Engine) Counters(scopePrefix string) (map[string]map[string]int64, error) {
 	out := map[string]map[string]int64{}
+	add := func(scope, name string, v int64) {
+		if !strings.HasPrefix(scope, scopePrefix) {
+			return
+		}
+		m := out[scope]
+		if m == nil {
+			m = map[string]int64{}
+			out[scope] = m
+		}
+		m[name] += v
+	}
+	// A prefix that reaches into a group (a node of a journey version) is looked up from the
+	// group's key, then filtered.
+	from, _ := counterGroupOf(scopePrefix)
 	for pid := range e.parts {
 		if !e.reports(pid) {
 			continue
 		}
-		prefix := store.PartKey(pid, store.KindCounter, scopePrefix)
+		prefix := store.PartKey(pid, store.KindCounter, from)
 		it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
 		if err != nil {
 			return nil, err
 		}
 		base := len(store.KindPrefix(pid, store.KindCounter))
 		for ok := it.First(); ok; ok = it.Next() {
-			rest := string(it.Key()[base:])
-			i := strings.IndexByte(rest, 0)
-			if i < 0 {
+			scope, name, isGroup, ok := store.CounterKey(it.Key()[base:])
+			if !ok {
 				continue
 			}
-			scope, name := rest[:i], rest[i+1:]
 			v, err := it.ValueAndErr()
 			if err != nil {
 				continue
 			}
-			m := out[scope]
-			if m == nil {
-				m = map[string]int64{}
-				out[scope] = m
+			if !isGroup {
+				add(scope, name, store.DecodeCounter(v))
+				continue
 			}
-			m[name] += store.DecodeCounter(v)
+			g := store.CounterGroup{}
+			if store.DecodeCounterGroup(v, g) != nil {
+				e.log.Warn("malformed counter group; skipping it in the report", "partition", pid, "group", scope)
+				continue
+			}
+			for ref, n := range g {
+				add(scope+ref.Sub, ref.Name, n)
+			}
 		}
 		if err := it.Close(); err != nil {
 			return nil, err

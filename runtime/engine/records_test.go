@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/wayline/wayline/runtime/store"
 )
 
 func TestTraceRecordRoundTrip(t *testing.T) {
@@ -69,5 +71,55 @@ func TestTraceRecordBadRefKeepsTheStep(t *testing.T) {
 	got := r.steps()
 	if got[0].Instance != "" || got[0].Kind != "node" || got[1].Instance != "i" || got[1].Journey != "j" {
 		t.Errorf("steps %+v", got)
+	}
+}
+
+func TestCounterGroupOf(t *testing.T) {
+	for scope, want := range map[string][2]string{
+		NodeScope("welcome", 2, "tier"):          {"j/welcome/2/", "tier"},
+		NodeScope("welcome", 2, ""):              {"j/welcome/2/", ""},
+		"j/welcome/":                             {"j/welcome/", ""}, // a prefix above the groups
+		HourScope("welcome", time.Unix(7200, 0)): {"h/welcome/7200", ""},
+		ActionScope("crm"):                       {"a/crm", ""},
+	} {
+		if g, s := counterGroupOf(scope); g != want[0] || s != want[1] {
+			t.Errorf("counterGroupOf(%q) = %q, %q; want %q, %q", scope, g, s, want[0], want[1])
+		}
+	}
+}
+
+// Reports sum the counter groups with the single counters that versions before groups wrote,
+// so a data directory carries its reports over.
+func TestCountersReadGroupsAndOlderSingleCounters(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := DefaultConfig()
+	cfg.Partitions = 4
+	e, err := New(st, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := st.DB.NewBatch()
+	b.Merge(store.PartKey(1, store.KindCounter, NodeScope("welcome", 2, "tier"), "passed"), store.EncodeCounter(5), nil)
+	b.Merge(store.CounterGroupKey(1, "j/welcome/2/"), store.EncodeCounterGroup(store.CounterGroup{{Sub: "tier", Name: "passed"}: 2, {Name: "entered"}: 1}), nil)
+	b.Merge(store.CounterGroupKey(3, "j/welcome/2/"), store.EncodeCounterGroup(store.CounterGroup{{Sub: "tier", Name: "passed"}: 10}), nil)
+	b.Merge(store.CounterGroupKey(3, "j/welcomes/1/"), store.EncodeCounterGroup(store.CounterGroup{{Sub: "tier", Name: "passed"}: 100}), nil)
+	if err := b.Commit(nil); err != nil {
+		t.Fatal(err)
+	}
+	all, err := e.Counters("j/welcome/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]int64{"j/welcome/2/tier": {"passed": 17}, "j/welcome/2/": {"entered": 1}}
+	if !reflect.DeepEqual(all, want) {
+		t.Errorf("Counters(j/welcome/) = %v, want %v", all, want)
+	}
+	node, _ := e.Counters(NodeScope("welcome", 2, "tier"))
+	if !reflect.DeepEqual(node, map[string]map[string]int64{"j/welcome/2/tier": {"passed": 17}}) {
+		t.Errorf("Counters(node) = %v", node)
 	}
 }

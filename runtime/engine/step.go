@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -28,7 +29,7 @@ type stepCtx struct {
 
 	profiles map[string]*storedProfile // loaded in this batch
 	dirty    map[string]bool
-	counters map[string]int64               // counter deltas, merged once per key at the end of the batch
+	counters map[string]store.CounterGroup  // counter deltas by group, merged once per group at the end of the batch
 	traces   map[*storedProfile][]TraceStep // trace steps, written once per profile at the end
 	// enteredFresh marks fresh profiles that entered a journey in this batch: from then on their
 	// history must be read (from the batch).
@@ -56,7 +57,7 @@ type pendingCall struct {
 
 func newStepCtx(p *partition, b *pebble.Batch, now time.Time) *stepCtx {
 	return &stepCtx{p: p, b: b, now: now, cat: p.e.catalog.Load(),
-		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}, counters: map[string]int64{},
+		profiles: map[string]*storedProfile{}, dirty: map[string]bool{}, counters: map[string]store.CounterGroup{},
 		traces: map[*storedProfile][]TraceStep{}, enteredFresh: map[*storedProfile]bool{}}
 }
 
@@ -91,18 +92,41 @@ func (st *stepCtx) del(key []byte) {
 }
 
 // count adds delta to a report counter. Deltas add up in memory and are written once per
-// counter per batch, as merges (no read).
+// counter group per batch, as merges (no read).
 func (st *stepCtx) count(scope, name string, delta int64) {
-	st.counters[scope+"\x00"+name] += delta
+	group, sub := counterGroupOf(scope)
+	g := st.counters[group]
+	if g == nil {
+		g = store.CounterGroup{}
+		st.counters[group] = g
+	}
+	g[store.CounterRef{Sub: sub, Name: name}] += delta
 }
 
 // flushCounters writes the batch's counter deltas.
 func (st *stepCtx) flushCounters() {
-	prefix := store.KindPrefix(st.pid(), store.KindCounter)
-	for k, d := range st.counters {
-		st.b.Merge(append(append([]byte(nil), prefix...), k...), store.EncodeCounter(d), nil)
+	for group, g := range st.counters {
+		st.b.Merge(store.CounterGroupKey(st.pid(), group), store.EncodeCounterGroup(g), nil)
 	}
 	clear(st.counters)
+}
+
+// counterGroupOf splits a counter scope into the group it is stored in and the rest: a journey
+// version's node scopes ("j/<journey>/<version>/<node>") share the version's group; hour and
+// action scopes are groups of their own. Ids never contain '/'.
+func counterGroupOf(scope string) (group, sub string) {
+	if !strings.HasPrefix(scope, "j/") {
+		return scope, ""
+	}
+	slashes := 0
+	for i := 0; i < len(scope); i++ {
+		if scope[i] == '/' {
+			if slashes++; slashes == 3 {
+				return scope[:i+1], scope[i+1:]
+			}
+		}
+	}
+	return scope, ""
 }
 
 // countNode counts an outcome at a journey node, and per hour for the journey.

@@ -23,7 +23,7 @@ const (
 	KindTimer       = 't' // p|pid|t|due(8)|seq(8) → timer JSON
 	KindOutbox      = 'o' // p|pid|o|due(8)|seq(8) → outbox entry JSON
 	KindDeadLetter  = 'x' // p|pid|x|seq(8) → dead letter JSON
-	KindCounter     = 'c' // p|pid|c|scope 0 name → int64 (merge)
+	KindCounter     = 'c' // p|pid|c|group 1 → counter group (merge); p|pid|c|scope 0 name → int64 (merge, read only: before groups)
 	KindTrace       = 'r' // p|pid|r|profileID 0 seq(8) → trace step JSON
 	KindSeq         = 's' // p|pid|s → last sequence number used in the partition (8 bytes BE); written before KindPosition carried it, read as a fallback
 	KindPluginKV    = 'k' // p|pid|k|pluginName 0 key → a plugin's value (raw bytes)

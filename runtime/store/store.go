@@ -8,10 +8,8 @@
 package store
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -103,45 +101,6 @@ func Get(r pebble.Reader, key []byte) ([]byte, bool, error) {
 	out := append([]byte(nil), v...)
 	closer.Close()
 	return out, true, nil
-}
-
-// counterMerger adds little-endian int64 deltas, so that counters are incremented inside the
-// same batch as the state change they count without a read. Name is stored in the database:
-// never change it.
-var counterMerger = &pebble.Merger{
-	Name: "wayline.counter.v1",
-	Merge: func(key, value []byte) (pebble.ValueMerger, error) {
-		m := &counterValue{}
-		return m, m.MergeNewer(value)
-	},
-}
-
-type counterValue struct{ n int64 }
-
-func (c *counterValue) MergeNewer(value []byte) error {
-	c.n += DecodeCounter(value)
-	return nil
-}
-
-func (c *counterValue) MergeOlder(value []byte) error { return c.MergeNewer(value) }
-
-func (c *counterValue) Finish(includesBase bool) ([]byte, io.Closer, error) {
-	return EncodeCounter(c.n), nil, nil
-}
-
-// EncodeCounter encodes a counter delta or value.
-func EncodeCounter(n int64) []byte {
-	b := make([]byte, 8)
-	binary.LittleEndian.PutUint64(b, uint64(n))
-	return b
-}
-
-// DecodeCounter decodes a counter value; malformed values count as zero.
-func DecodeCounter(b []byte) int64 {
-	if len(b) != 8 {
-		return 0
-	}
-	return int64(binary.LittleEndian.Uint64(b))
 }
 
 type quietLogger struct{}
