@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -108,7 +107,7 @@ func (e *Engine) Lead(pid int, epoch uint64) (Position, error) {
 		p.seq = seq
 		p.pos, p.epoch, pos = cur, epoch, cur
 		p.durableSeq.Store(p.seq) // the cluster hands over a copy a majority holds
-		p.nextTimer, p.lastSweep = time.Time{}, time.Time{}
+		p.forgetHints()
 		p.leading.Store(true)
 		return nil
 	})

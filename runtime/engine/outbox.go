@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -168,15 +169,25 @@ func (st *stepCtx) fireTimers() {
 		return
 	}
 	prefix := store.KindPrefix(st.pid(), store.KindTimer)
-	upper := store.TimeSeqKey(st.pid(), store.KindTimer, st.now.Add(time.Nanosecond), 0)
-	it, err := st.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	from := p.timerFloor
+	if from == nil {
+		from = prefix
+	}
+	it, err := st.b.NewIter(&pebble.IterOptions{LowerBound: from, UpperBound: store.PrefixEnd(prefix)})
 	if err != nil {
 		return
 	}
 	type due struct{ key, val []byte }
 	var fire []due
-	for ok := it.First(); ok && len(fire) < timerBatch; ok = it.Next() {
+	ok := it.First()
+	for ; ok && len(fire) < timerBatch && !store.DueOf(it.Key()).After(st.now); ok = it.Next() {
 		fire = append(fire, due{append([]byte(nil), it.Key()...), append([]byte(nil), it.Value()...)})
+	}
+	// The first timer not taken now (the batch's own writes and deletes included) is where
+	// the next look starts and when it is due.
+	var next []byte
+	if ok {
+		next = append([]byte(nil), it.Key()...)
 	}
 	it.Close()
 	allowed := len(fire)
@@ -186,28 +197,21 @@ func (st *stepCtx) fireTimers() {
 	if allowed > 0 {
 		p.e.timers.AllowN(st.now, allowed)
 	}
-	for _, d := range fire[:allowed] {
-		st.fire(d.key, d.val)
-	}
-	if allowed < len(fire) {
-		p.nextTimer = st.now.Add(10 * time.Millisecond)
-		return
-	}
-	// Find the next due timer (the batch's own writes and deletes included).
-	it, err = st.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: store.PrefixEnd(prefix)})
-	if err != nil {
-		p.nextTimer = time.Time{}
-		return
-	}
-	if it.First() {
-		p.nextTimer = store.DueOf(it.Key())
-	} else {
+	// Set before firing: a timer that a fired step schedules lowers both (schedule, noteTimer).
+	switch {
+	case allowed < len(fire):
+		p.timerFloor, p.nextTimer = fire[allowed].key, st.now.Add(10*time.Millisecond)
+	case next != nil:
+		p.timerFloor, p.nextTimer = next, store.DueOf(next)
+	default:
 		// None pending. This worker is the only one that schedules timers here and notes each
 		// one, so there is no need to look again until one is scheduled; a rescan every
 		// second is only a safety net.
-		p.nextTimer = st.now.Add(time.Second)
+		p.timerFloor, p.nextTimer = store.PrefixEnd(prefix), st.now.Add(time.Second)
 	}
-	it.Close()
+	for _, d := range fire[:allowed] {
+		st.fire(d.key, d.val)
+	}
 }
 
 func (st *stepCtx) fire(key, val []byte) {
@@ -258,14 +262,27 @@ func (st *stepCtx) fire(key, val []byte) {
 func (st *stepCtx) sweepDedupe() int {
 	prefix := store.KindPrefix(st.pid(), store.KindDedupeIndex)
 	upper := store.DedupeIndexKey(st.pid(), st.now, "")
-	it, err := st.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	from := st.p.dedupeFloor
+	if from == nil || bytes.Compare(from, upper) > 0 {
+		from = prefix
+	}
+	it, err := st.b.NewIter(&pebble.IterOptions{LowerBound: from, UpperBound: upper})
 	if err != nil {
 		return 0
 	}
 	defer it.Close()
 	n := 0
+	var last []byte
+	defer func() {
+		// Index entries are written at now + the window, never below what a sweep passed:
+		// the next sweep starts where this one stopped.
+		if last != nil {
+			st.p.dedupeFloor = last
+		}
+	}()
 	for ok := it.First(); ok && n < dedupeSweepBatch; ok = it.Next() {
 		k := it.Key()
+		last = append(last[:0], k...)
 		id := string(k[len(prefix)+8:])
 		st.b.Delete(append([]byte(nil), k...), nil)
 		// A later copy of the same id may have renewed the mark: only drop an expired one.

@@ -59,6 +59,19 @@ type partition struct {
 	// nextTimer is the earliest due time of any timer this worker knows of; zero means "scan".
 	nextTimer time.Time
 	lastSweep time.Time
+	// timerFloor and dedupeFloor are keys below which the timer and dedupe-index key spaces
+	// hold nothing live (nil: not known, start at the kind's prefix). Both are queues: keys are
+	// deleted from the front as they fall due, and their tombstones stay until compaction; a
+	// scan from the prefix would step over every one of them each time.
+	timerFloor  []byte
+	dedupeFloor []byte
+}
+
+// forgetHints drops what the worker remembers about its key spaces, which must then be
+// re-derived from disk: after a failed commit, or when the partition's state was replaced.
+func (p *partition) forgetHints() {
+	p.nextTimer, p.lastSweep = time.Time{}, time.Time{}
+	p.timerFloor, p.dedupeFloor = nil, nil
 }
 
 func newPartition(e *Engine, id int) *partition {
@@ -234,7 +247,7 @@ func (p *partition) apply(items []*work) {
 	if err != nil && err != ErrNotLeader {
 		p.e.log.Error("partition commit failed; the batch is not acknowledged", "partition", p.id, "err", err)
 		// Nothing was applied; in-memory hints are re-derived from disk.
-		p.nextTimer = time.Time{}
+		p.forgetHints()
 	}
 	for _, w := range items {
 		if err != nil && w.out != nil && w.out.Err == nil {

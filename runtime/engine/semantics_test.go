@@ -76,7 +76,7 @@ func newHarnessWith(t *testing.T, tune func(*engine.Config)) *harness {
 	h := &harness{t: t, eng: eng, md: md, cat: cat, sink: sink, url: url, caller: caller}
 	for _, name := range []string{"signup", "purchase", "quit"} {
 		h.put(meta.KindEventDef, name, model.EventDefinition{Name: name, IdentityField: "userId", IdentityNamespace: "user",
-			Schema: json.RawMessage(`{"type":"object","required":["userId"],"properties":{"userId":{"type":"string"},"amount":{"type":"number"},"plan":{"type":"string"}}}`)})
+			Schema: json.RawMessage(`{"type":"object","required":["userId"],"properties":{"userId":{"type":"string"},"amount":{"type":"number"},"plan":{"type":"string"},"due":{"type":"string","format":"date-time"}}}`)})
 	}
 	return h
 }
@@ -518,4 +518,35 @@ func TestWaitUntilAnExpressionOrATimestamp(t *testing.T) {
 	if dateAt.IsZero() || !dateAt.Before(exprAt) {
 		t.Fatalf("a wait until a past date must pass at once (date call %v, expression call %v)", dateAt, exprAt)
 	}
+}
+
+// Timers are a queue whose front the worker remembers; one scheduled before the front (or after
+// the queue emptied) must still fire in due order, not wait for the timer that was next.
+func TestTimersScheduledBeforeThePendingOnesFireFirst(t *testing.T) {
+	h := newHarnessWith(t, func(c *engine.Config) { c.Partitions = 1 }) // one timer queue
+	h.action("early", "", 1)
+	h.action("late", "", 1)
+	h.publish("queue", model.Definition{Nodes: []model.Node{
+		{ID: "in", Kind: "event", Event: "signup", Next: "park"},
+		{ID: "park", Kind: "wait", UntilExpression: `timestamp(event.data.due)`, Next: "which"},
+		{ID: "which", Kind: "condition", Branches: []model.Branch{{ID: "late", Expression: `event.data.plan == "late"`, Next: "c-late"}}, Else: "c-early"},
+		{ID: "c-late", Kind: "action", Action: "late", Next: "end"},
+		{ID: "c-early", Kind: "action", Action: "early", Next: "end"},
+		{ID: "end", Kind: "end"},
+	}})
+	due := func(d time.Duration) string { return time.Now().Add(d).UTC().Format(time.RFC3339Nano) }
+	h.send("signup", "late", map[string]any{"plan": "late", "due": due(4 * time.Second)})
+	for i := 0; i < 3; i++ {
+		h.send("signup", fmt.Sprintf("early%d", i), map[string]any{"plan": "early", "due": due(200 * time.Millisecond)})
+	}
+	h.waitFor("the early timers", func() bool { return h.sink.Count() == 3 })
+	// The queue's front is the late timer again; one more before it.
+	h.send("signup", "early3", map[string]any{"plan": "early", "due": due(200 * time.Millisecond)})
+	h.waitFor("the last early timer", func() bool { return h.sink.Count() == 4 })
+	for _, r := range h.sink.Recent(4) {
+		if r.Path != "/early" {
+			t.Fatalf("call to %s before the early timers were all done", r.Path)
+		}
+	}
+	h.waitFor("the late timer", func() bool { return h.sink.Count() == 5 })
 }

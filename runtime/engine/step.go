@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -261,6 +262,9 @@ func (st *stepCtx) schedule(due time.Time, rec timerRec) []byte {
 	key := store.TimeSeqKey(st.pid(), store.KindTimer, due, st.p.nextSeq())
 	st.put(key, rec)
 	st.p.noteTimer(due)
+	if f := st.p.timerFloor; f != nil && bytes.Compare(key, f) < 0 {
+		st.p.timerFloor = key
+	}
 	return key
 }
 
