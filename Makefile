@@ -65,7 +65,7 @@ lint: ## go vet, gofmt, staticcheck, go mod tidy drift
 	 if ! diff -q go.mod /tmp/wayline-go.mod.bak >/dev/null || ! diff -q go.sum /tmp/wayline-go.sum.bak >/dev/null; then \
 	   echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; exit 1; fi
 
-bench: build ## wayline bench: HTTP load against a fresh node beside bare fasthttp and Pebble ceilings; writes docs/benchmarks.md
+bench: build plugins ## wayline bench: HTTP load against a fresh node beside bare fasthttp and Pebble ceilings; writes docs/benchmarks.md
 	./$(BIN) bench --write docs/benchmarks.md
 
 bench-go: ## Go benchmarks of the engine (ingest → journey → outbox with synced commits), CEL and schemas
