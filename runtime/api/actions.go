@@ -56,14 +56,17 @@ func checkAction(a *model.Action) error {
 	return nil
 }
 
-// checkActionPlugin checks that a plugin action's pinned plugin version exists and implements
-// the kind "action". Called under the metadata write lock, so the plugin cannot go in between.
+// checkActionPlugin checks that a plugin action's pinned plugin version exists, implements
+// the kind "action" and accepts the action's config. Called under the metadata write lock, so the plugin cannot go in between.
 func (s *Server) checkActionPlugin(a *model.Action) error {
 	if a.Kind != model.ActionPlugin || a.Plugin == nil {
 		return nil
 	}
-	_, err := s.resolvePlugin(a.Plugin, "action")
-	return err
+	v, err := s.resolvePlugin(a.Plugin, "action")
+	if err != nil {
+		return err
+	}
+	return pluginConfigErrors(v, a.Plugin, "plugin.config")
 }
 
 func withField(err error, field string) error {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wayline/wayline/runtime/actions"
 	"github.com/wayline/wayline/runtime/apierr"
+	"github.com/wayline/wayline/runtime/journey"
 	"github.com/wayline/wayline/runtime/meta"
 	"github.com/wayline/wayline/runtime/model"
 )
@@ -536,6 +537,19 @@ func listUsers(users []string) string {
 		return strings.Join(users, ", ")
 	}
 	return strings.Join(users[:most], ", ") + fmt.Sprintf(" and %d more", len(users)-most)
+}
+
+// pluginConfigErrors reports a plugin use's config that fails the configSchema of the plugin
+// version it resolved to, one error per problem, under field.
+func pluginConfigErrors(v model.PluginVersion, ref *model.PluginRef, field string) error {
+	var l apierr.List
+	for _, p := range journey.CheckPluginConfig(v, ref.Config) {
+		l = append(l, apierr.New(422, apierr.InvalidRequest, field+p.Field, "plugin %s@%s config: %s", ref.Name, v.Version, p.Message))
+	}
+	if len(l) == 0 {
+		return nil
+	}
+	return l
 }
 
 // resolvePlugin finds the version a reference names (the latest when it names none) and checks

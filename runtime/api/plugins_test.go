@@ -53,6 +53,8 @@ func (f *fakeHost) Check(ctx context.Context, wasm, manifest []byte) (PluginChec
 		Version     string   `json:"version"`
 		Kinds       []string `json:"kinds"`
 		Description string   `json:"description"`
+		// The real host keeps the config schema in the normalised manifest too.
+		ConfigSchema json.RawMessage `json:"configSchema,omitempty"`
 	}
 	if err := json.Unmarshal(manifest, &m); err != nil {
 		return PluginCheck{}, &PluginError{Field: "manifest", Reason: "is not valid JSON"}
@@ -63,7 +65,11 @@ func (f *fakeHost) Check(ctx context.Context, wasm, manifest []byte) (PluginChec
 	if !bytes.HasPrefix(wasm, []byte("\x00asm")) {
 		return PluginCheck{}, &PluginError{Field: "module", Reason: "is not a WebAssembly binary"}
 	}
-	norm, _ := json.Marshal(map[string]any{"name": m.Name, "version": m.Version, "kinds": m.Kinds, "description": m.Description, "limits": map[string]any{"timeout": "20ms"}})
+	nm := map[string]any{"name": m.Name, "version": m.Version, "kinds": m.Kinds, "description": m.Description, "limits": map[string]any{"timeout": "20ms"}}
+	if len(m.ConfigSchema) > 0 {
+		nm["configSchema"] = m.ConfigSchema
+	}
+	norm, _ := json.Marshal(nm)
 	return PluginCheck{Name: m.Name, Version: m.Version, Kinds: m.Kinds, Manifest: norm}, nil
 }
 
@@ -612,5 +618,53 @@ func TestPluginActionsNeedAnExistingActionPlugin(t *testing.T) {
 	run := host.last()
 	if r["ok"] != true || run.Kind != "action" || !strings.Contains(string(run.Input), `"ann@example.com"`) || !strings.Contains(string(run.Input), `"idempotencyKey"`) || string(run.Config) != `{"list":"vip"}` {
 		t.Fatalf("test call: %v; host got %+v", r, run)
+	}
+}
+
+// A data source's or plugin action's config is checked against the plugin's configSchema when
+// it is saved, the way a journey node's is at validate and publish: a missing or mistyped
+// setting is a clear error then, not a failed call later.
+func TestPluginConfigIsCheckedAgainstTheSchemaOfThePinnedVersion(t *testing.T) {
+	c, _ := newAPI(t, &fakeHost{})
+	withSchema := func(name, kind string) string {
+		b, _ := json.Marshal(map[string]any{"name": name, "version": "1.0.0", "kinds": []string{kind},
+			"configSchema": map[string]any{"type": "object", "required": []string{"baseUrl"}, "properties": map[string]any{
+				"baseUrl": map[string]any{"type": "string"}, "units": map[string]any{"enum": []string{"metric", "imperial"}}}}})
+		return string(b)
+	}
+	if r := c.upload(withSchema("wx", "datasource"), wasmOf(4, 1)); r.status != 201 {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	if r := c.upload(withSchema("crm", "action"), wasmOf(4, 2)); r.status != 201 {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	source := func(cfg map[string]any) map[string]any {
+		m := weatherSource()
+		m["plugin"] = map[string]any{"name": "wx", "config": cfg}
+		return m
+	}
+	action := func(cfg map[string]any) map[string]any {
+		return map[string]any{"id": "sync", "name": "Sync", "kind": "plugin", "plugin": map[string]any{"name": "crm", "version": "1.0.0", "config": cfg}}
+	}
+	for _, tc := range []struct {
+		name, path string
+		body       map[string]any
+		field      string
+	}{
+		{"source without a required setting", "/v1/data-sources", source(map[string]any{"units": "metric"}), "plugin.config.baseUrl"},
+		{"source with a value the schema refuses", "/v1/data-sources", source(map[string]any{"baseUrl": "http://x", "units": "kelvin"}), "plugin.config.units"},
+		{"action without config", "/v1/actions", action(nil), "plugin.config.baseUrl"},
+		{"action with a mistyped setting", "/v1/actions", action(map[string]any{"baseUrl": 7}), "plugin.config.baseUrl"},
+	} {
+		r := c.json("POST", tc.path, tc.body)
+		_, field, msg := r.errOf(t)
+		if r.status/100 != 4 || field != tc.field || !strings.Contains(msg, "config") {
+			t.Errorf("%s: %d %s; want a 4xx on field %s", tc.name, r.status, r.body, tc.field)
+		}
+	}
+	c.must(201, "POST", "/v1/data-sources", source(map[string]any{"baseUrl": "http://127.0.0.1:9", "units": "metric"}))
+	c.must(201, "POST", "/v1/actions", action(map[string]any{"baseUrl": "http://127.0.0.1:9"}))
+	if r := c.json("PUT", "/v1/actions/sync", action(map[string]any{"list": "vip"}), "If-Match", "1"); r.status != 422 {
+		t.Errorf("an update that drops a required setting: %d %s", r.status, r.body)
 	}
 }
