@@ -418,14 +418,52 @@ func (c *testCluster) stream(total int, during func(sent int)) int {
 	return int(acked.Load())
 }
 
+// missingCalls describes, for a failure message, a few users the stream sent (u0, u1, ...)
+// that got no call: their traces as a node answers them, and the outbox and timers (status) of
+// the nodes. With WAYLINE_CLUSTER_LOGS=DIR the nodes' logs are written there too.
+func (c *testCluster) missingCalls(sink *callSink, total int) string {
+	sink.mu.Lock()
+	var missing []string
+	for i := 0; i < total && len(missing) < 3; i++ {
+		if u := fmt.Sprintf("u%d", i); sink.keys[u] == nil {
+			missing = append(missing, u)
+		}
+	}
+	sink.mu.Unlock()
+	var b strings.Builder
+	for _, u := range missing {
+		r := c.pick().call("GET", "/v1/profiles/user:"+u+"/trace", nil)
+		fmt.Fprintf(&b, "\n%s: trace %d %s", u, r.status, clip(r.body, 2000))
+	}
+	if dir := os.Getenv("WAYLINE_CLUSTER_LOGS"); dir != "" {
+		for i, n := range c.nodes {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.log", i+1)), []byte(n.stderr.String()), 0o644)
+		}
+		fmt.Fprintf(&b, "\nnode logs in %s", dir)
+	}
+	return b.String()
+}
+
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
 // checkEffects waits for every acknowledged event's call and checks each happened under one
 // idempotency key only, and that the journey counted each profile once.
 func (c *testCluster) checkEffects(sink *callSink, acked int) {
 	c.t.Helper()
-	eventually(c.t, 90*time.Second, "a call for every acknowledged event", func() (bool, string) {
-		u, _ := sink.users()
-		return u >= acked, fmt.Sprintf("%d of %d users called", u, acked)
-	})
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if u, _ := sink.users(); u >= acked {
+			break
+		} else if time.Now().After(deadline) {
+			c.t.Fatalf("a call for every acknowledged event: %d of %d users called after 90s%s", u, acked, c.missingCalls(sink, acked))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	time.Sleep(time.Second)
 	users, dup := sink.users()
 	if users != acked {
