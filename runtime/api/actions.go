@@ -56,8 +56,9 @@ func checkAction(a *model.Action) error {
 	return nil
 }
 
-// checkActionPlugin checks that a plugin action's pinned plugin version exists, implements
-// the kind "action" and accepts the action's config. Called under the metadata write lock, so the plugin cannot go in between.
+// checkActionPlugin checks that a plugin action's pinned plugin version exists, implements the
+// kind "action" and accepts the action's config. Called under the metadata write lock, so the
+// plugin cannot go in between.
 func (s *Server) checkActionPlugin(a *model.Action) error {
 	if a.Kind != model.ActionPlugin || a.Plugin == nil {
 		return nil
@@ -66,7 +67,10 @@ func (s *Server) checkActionPlugin(a *model.Action) error {
 	if err != nil {
 		return err
 	}
-	return pluginConfigErrors(v, a.Plugin, "plugin.config")
+	if l := pluginConfigErrors(v, a.Plugin, "plugin.config"); len(l) > 0 {
+		return l
+	}
+	return nil
 }
 
 func withField(err error, field string) error {

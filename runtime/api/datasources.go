@@ -74,9 +74,7 @@ func (s *Server) checkDataSource(d *model.DataSource) error {
 				return err
 			default:
 				d.Plugin.Version = v.Version // pinned: a new upload does not change a source
-				if l, ok := pluginConfigErrors(v, d.Plugin, "plugin.config").(apierr.List); ok {
-					errs = append(errs, l...)
-				}
+				errs = append(errs, pluginConfigErrors(v, d.Plugin, "plugin.config")...)
 			}
 		}
 	case model.DataSourceREST:

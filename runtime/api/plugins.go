@@ -541,13 +541,10 @@ func listUsers(users []string) string {
 
 // pluginConfigErrors reports a plugin use's config that fails the configSchema of the plugin
 // version it resolved to, one error per problem, under field.
-func pluginConfigErrors(v model.PluginVersion, ref *model.PluginRef, field string) error {
+func pluginConfigErrors(v model.PluginVersion, ref *model.PluginRef, field string) apierr.List {
 	var l apierr.List
 	for _, p := range journey.CheckPluginConfig(v, ref.Config) {
 		l = append(l, apierr.New(422, apierr.InvalidRequest, field+p.Field, "plugin %s@%s config: %s", ref.Name, v.Version, p.Message))
-	}
-	if len(l) == 0 {
-		return nil
 	}
 	return l
 }

@@ -273,13 +273,6 @@ func (st *stepCtx) sweepDedupe() int {
 	defer it.Close()
 	n := 0
 	var last []byte
-	defer func() {
-		// Index entries are written at now + the window, never below what a sweep passed:
-		// the next sweep starts where this one stopped.
-		if last != nil {
-			st.p.dedupeFloor = last
-		}
-	}()
 	for ok := it.First(); ok && n < dedupeSweepBatch; ok = it.Next() {
 		k := it.Key()
 		last = append(last[:0], k...)
@@ -290,6 +283,11 @@ func (st *stepCtx) sweepDedupe() int {
 			st.b.Delete(store.PartKey(st.pid(), store.KindDedupe, id), nil)
 		}
 		n++
+	}
+	if last != nil {
+		// Index entries are written at now + the window, never below what a sweep passed:
+		// the next sweep starts where this one stopped.
+		st.p.dedupeFloor = last
 	}
 	return n
 }

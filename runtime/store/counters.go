@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -44,7 +45,9 @@ type CounterRef struct {
 type CounterGroup map[CounterRef]int64
 
 // EncodeCounterGroup encodes a group's values: a version byte, then for each counter in a
-// fixed order uvarint(len(sub)) sub uvarint(len(name)) name varint(value).
+// fixed order uvarint(len(sub)) sub uvarint(len(name)) name varint(value). The order is sorted,
+// not the map's: each replica merges operands on its own, and replicas compare partitions by
+// their bytes.
 func EncodeCounterGroup(g CounterGroup) []byte {
 	refs := make([]CounterRef, 0, len(g))
 	for r := range g {
@@ -176,7 +179,7 @@ func CounterKey(rest []byte) (scope, name string, isGroup, ok bool) {
 	if len(rest) > 0 && rest[len(rest)-1] == counterGroupMark {
 		return string(rest[:len(rest)-1]), "", true, true
 	}
-	i := strings.IndexByte(string(rest), 0)
+	i := bytes.IndexByte(rest, 0)
 	if i < 0 {
 		return "", "", false, false
 	}
