@@ -252,9 +252,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) handle(r *router.Router, method, path, role string, h fasthttp.RequestHandler) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Role: role})
 	if role != "" {
-		h = s.authorize(role, h)
+		h = s.afterSettled(s.authorize(role, h))
 	}
 	r.Handle(method, path, h)
+}
+
+// settleWait bounds how long a request waits for metadata hooks; past it the request is served
+// from what the node has (a hook stuck for that long is a bug the logs show, not a reason to
+// stop answering).
+const settleWait = 5 * time.Second
+
+// afterSettled serves a metadata request only once the node's compiled views reflect every
+// metadata write it has stored. Without it a record that just arrived from another node could
+// be read before the catalog rebuild it triggers has finished: a client would see a journey
+// "live" on a node whose engine does not run it yet, and events it sent then would enter
+// nothing. Ingest does not wait (it never reads metadata records, only the compiled views).
+func (s *Server) afterSettled(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	if s.d.Meta == nil {
+		return h
+	}
+	return func(ctx *fasthttp.RequestCtx) {
+		wait, cancel := context.WithTimeout(context.Background(), settleWait)
+		err := s.d.Meta.Settled(wait)
+		cancel()
+		if err != nil {
+			s.log.Warn("served a request before the metadata hooks settled", "path", string(ctx.Path()), "waited", settleWait)
+		}
+		h(ctx)
+	}
 }
 
 func (s *Server) register(r *router.Router) {

@@ -8,6 +8,10 @@
 // OnWrite reports every durable local write with the bytes stored, in commit order, and
 // ApplyRemote commits writes that came from another node — reported to OnChange (so catalogs
 // rebuild) but not to OnWrite (so they are not spread again as local writes).
+//
+// A record is readable once its batch commits, before the OnChange hooks that rebuild what the
+// node derives from it have run; Settled waits for those hooks, so a reader that calls it
+// first never sees a record that the node does not act on yet.
 package meta
 
 import (
@@ -60,6 +64,7 @@ type Store struct {
 	reportMu sync.Mutex
 	onChange []func(kind string)
 	onWrite  []func(ws []Write)
+	changes  changes
 }
 
 // New returns a metadata store over an open database.
@@ -86,16 +91,22 @@ func (m *Store) OnWrite(fn func(ws []Write)) {
 
 // commit commits b (synced) and, while still holding mu, takes reportMu when there are
 // writes to report; it releases mu in every case. The caller then calls report.
-func (m *Store) commit(b *pebble.Batch, ws []Write) (onChange []func(string), report func(), err error) {
+//
+// A change (changed) is numbered under mu, so numbers follow commit order; the caller runs
+// the OnChange hooks it gets back and then calls m.changes.end with the number.
+func (m *Store) commit(b *pebble.Batch, ws []Write, changed bool) (onChange []func(string), n uint64, report func(), err error) {
 	err = b.Commit(pebble.Sync)
 	onChange, onWrite := m.onChange, m.onWrite
+	if err == nil && changed {
+		n = m.changes.begin()
+	}
 	if err != nil || len(onWrite) == 0 || len(ws) == 0 {
 		m.mu.Unlock()
-		return onChange, func() {}, err
+		return onChange, n, func() {}, err
 	}
 	m.reportMu.Lock()
 	m.mu.Unlock()
-	return onChange, func() {
+	return onChange, n, func() {
 		defer m.reportMu.Unlock()
 		for _, h := range onWrite {
 			h(ws)
@@ -135,10 +146,18 @@ func (m *Store) ApplyRemote(ws []Write, extra func(b *pebble.Batch) error) error
 		err = b.Commit(pebble.Sync)
 	}
 	hooks := m.onChange
+	var n uint64
+	if err == nil && len(ws) > 0 {
+		n = m.changes.begin()
+	}
 	m.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("meta: apply %d remote writes: %w", len(ws), err)
 	}
+	if n == 0 {
+		return nil
+	}
+	defer m.changes.end(n)
 	seen := map[string]bool{}
 	for _, w := range ws {
 		if seen[w.Kind] {
@@ -248,10 +267,11 @@ func (m *Store) Update(kind, id string, fn func(current []byte, tx *Tx) (next an
 		m.mu.Unlock()
 		return fmt.Errorf("meta: write %s %q: %w", kind, id, err)
 	}
-	hooks, report, err := m.commit(b, tx.ws)
+	hooks, n, report, err := m.commit(b, tx.ws, true)
 	if err != nil {
 		return fmt.Errorf("meta: write %s %q: %w", kind, id, err)
 	}
+	defer m.changes.end(n)
 	report()
 	for _, h := range hooks {
 		h(kind)
@@ -357,7 +377,7 @@ func (m *Store) Prune(kind string, drop func(raw []byte) bool) (int, error) {
 		return 0, nil
 	}
 	unlock = false
-	_, report, err := m.commit(b, tx.ws)
+	_, _, report, err := m.commit(b, tx.ws, false)
 	if err != nil {
 		return 0, err
 	}
