@@ -27,6 +27,7 @@ type cluster struct {
 	nodes map[string]*node
 
 	dropRate atomic.Uint64 // per mille of broadcasts dropped
+	requires func(kind, id string, value []byte) []Key // Config.Requires of nodes started after it is set
 	sent     sync.Map      // node name → *atomic.Int64 broadcasts sent
 }
 
@@ -87,6 +88,7 @@ func (c *cluster) attach(n *node) *node {
 		Meta: n.meta, DB: n.st.DB, Node: n.name,
 		Broadcast: func(msg []byte) { c.broadcast(n.name, msg) },
 		Fetch:     c.fetch,
+		Requires:  c.requires,
 	})
 	if err != nil {
 		c.t.Fatal(err)

@@ -31,6 +31,14 @@ type Config struct {
 	// that node's Entries; MarshalKeys and MarshalEntries are the bodies). It is called from
 	// background goroutines, a few at a time, and should honour ctx.
 	Fetch func(ctx context.Context, node string, keys []Key) ([]Entry, error)
+	// Requires (may be nil) names the records a node needs besides the given one to act on it:
+	// a live journey needs its live version, a version the actions and event definitions it
+	// uses. Entries sends their current entries in the same answer and the receiver applies an
+	// answer in one batch, so a node never holds, even for a moment, a journey that is live
+	// but that it cannot run. Keys were fetched one by one otherwise, by separate broadcasts and
+	// workers, and a record could arrive before what it refers to. Plugin binaries are never
+	// added: they travel alone (megabytes).
+	Requires func(kind, id string, value []byte) []Key
 	// Log receives what went wrong in the background; nothing when nil.
 	Log *slog.Logger
 }
@@ -224,10 +232,49 @@ func (s *Sync) offer(node string, items []item, dropped int) {
 	s.fetch.want(node, newer)
 }
 
+// maxRequired bounds the records Entries adds for what the asked ones require, per answer.
+const maxRequired = 1024
+
 // Entries answers another node's Fetch: the current value and version of each key this node
-// holds. Keys of kinds that do not spread, and keys it has never heard of, are left out.
+// holds, and of what those records require (Config.Requires), each once. Keys of kinds that
+// do not spread, and keys it has never heard of, are left out.
 func (s *Sync) Entries(keys []Key) ([]Entry, error) {
-	var out []Entry
+	out, err := s.entries(keys, nil)
+	if err != nil || s.cfg.Requires == nil {
+		return out, err
+	}
+	sent := make(map[Key]bool, len(keys))
+	for _, k := range keys {
+		sent[k] = true
+	}
+	added := 0
+	for i := 0; i < len(out) && added < maxRequired; i++ {
+		e := out[i]
+		if e.Deleted {
+			continue
+		}
+		var more []Key
+		for _, k := range s.cfg.Requires(e.Kind, e.ID, e.Value) {
+			if !sent[k] && k.Kind != meta.KindPluginBinary && SpreadsKey(k) {
+				sent[k] = true
+				more = append(more, k)
+			}
+		}
+		if len(more) > maxRequired-added {
+			more = more[:maxRequired-added]
+		}
+		extra, err := s.entries(more, out)
+		if err != nil {
+			return nil, err
+		}
+		added += len(extra) - len(out)
+		out = extra
+	}
+	return out, nil
+}
+
+// entries appends to out the current entry of each key this node holds.
+func (s *Sync) entries(keys []Key, out []Entry) ([]Entry, error) {
 	for _, k := range keys {
 		if validKey(k) != nil {
 			continue

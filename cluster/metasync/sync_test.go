@@ -2,6 +2,7 @@ package metasync
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -536,5 +537,63 @@ func TestApplyLosesToALocalWriteThatRacedIt(t *testing.T) {
 	hasRaw(t, a, meta.KindAction, "x", `"local"`)
 	if v, _, _, _ := a.sync.version(Key{meta.KindAction, "x"}); v != (Version{11, "a"}) {
 		t.Fatalf("version %v, want {11 a}", v)
+	}
+}
+
+// A fetch asked for one key answers with the key's current value, which may be newer than the
+// broadcast that asked for it: here the journey was created (one broadcast, one fetch), then
+// published with its version before that fetch was answered. Without what the live journey
+// requires in the same answer, b would hold a live journey without the version to run, until a
+// later fetch brought it; with Requires, the answer brings both and b applies them together.
+func TestAFetchedRecordArrivesWithWhatItRequires(t *testing.T) {
+	for _, withRequires := range []bool{false, true} {
+		t.Run(fmt.Sprintf("requires=%v", withRequires), func(t *testing.T) {
+			c := newCluster(t)
+			if withRequires {
+				c.requires = func(kind, id string, value []byte) []Key {
+					if kind == meta.KindJourney && bytes.Contains(value, []byte(`"live"`)) {
+						return []Key{{meta.KindJourneyVersion, "j/00000001"}, {meta.KindAction, "hello"}, {meta.KindPluginBinary, "sha"}}
+					}
+					if kind == meta.KindJourneyVersion {
+						return []Key{{meta.KindJourney, "j"}, {meta.KindEventDef, "signup"}} // cycles and repeats are fine
+					}
+					return nil
+				}
+			}
+			a, b := c.start("a"), c.start("b")
+			c.dropAll(true) // only the fetch below carries anything
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(a.meta.Put(meta.KindEventDef, "signup", map[string]string{"name": "signup"}))
+			must(a.meta.Put(meta.KindAction, "hello", map[string]string{"id": "hello"}))
+			must(a.meta.Update(meta.KindPlugin, "p", func(cur []byte, tx *meta.Tx) (any, error) {
+				return map[string]string{"name": "p"}, tx.PutRaw(meta.KindPluginBinary, "sha", []byte("\x00asm"))
+			}))
+			must(a.meta.Put(meta.KindJourney, "j", map[string]string{"id": "j", "status": "draft"}))
+			created, _, _, err := a.sync.version(Key{meta.KindJourney, "j"})
+			must(err)
+			must(a.meta.Update(meta.KindJourney, "j", func(cur []byte, tx *meta.Tx) (any, error) {
+				return map[string]string{"id": "j", "status": "live"}, tx.Put(meta.KindJourneyVersion, "j/00000001", map[string]int{"version": 1})
+			}))
+			b.sync.fetchFrom(context.Background(), "a", []item{{Key: Key{meta.KindJourney, "j"}, Version: created}})
+			hasRaw(t, b, meta.KindJourney, "j", `{"id":"j","status":"live"}`)
+			ver, _ := b.meta.Exists(meta.KindJourneyVersion, "j/00000001")
+			act, _ := b.meta.Exists(meta.KindAction, "hello")
+			def, _ := b.meta.Exists(meta.KindEventDef, "signup")
+			bin, _ := b.meta.Exists(meta.KindPluginBinary, "sha")
+			if withRequires != (ver && act && def) {
+				t.Fatalf("after one fetch of the live journey, b holds its version %v, the action %v, the event definition %v (Requires set: %v)", ver, act, def, withRequires)
+			}
+			if bin {
+				t.Fatal("a plugin binary came along with a fetch of other records; binaries travel alone")
+			}
+			if withRequires && b.changed(meta.KindJourney) != 1 {
+				t.Fatalf("b rebuilt its catalog %d times for the journey; one batch should make one change", b.changed(meta.KindJourney))
+			}
+		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wayline/wayline/cluster"
 	"github.com/wayline/wayline/cluster/metasync"
+	"github.com/wayline/wayline/runtime/catalog"
 	"github.com/wayline/wayline/runtime/engine"
 	"github.com/wayline/wayline/runtime/meta"
 	"github.com/wayline/wayline/runtime/store"
@@ -24,7 +25,7 @@ import (
 
 // startCluster makes this node a cluster member: placement, forwarding, replication and the
 // metadata spread. The engine must not have started.
-func startCluster(f serveFlags, publicURL string, eng *engine.Engine, st *store.Store, md *meta.Store, log *slog.Logger) (*cluster.Node, *metasync.Sync, error) {
+func startCluster(f serveFlags, publicURL string, eng *engine.Engine, st *store.Store, md *meta.Store, cat *catalog.Catalog, log *slog.Logger) (*cluster.Node, *metasync.Sync, error) {
 	c := f.cluster
 	if c.gossip == "" || c.internal == "" {
 		return nil, nil, errors.New("cluster: --gossip and --internal are both needed to run as a cluster member (e.g. --gossip 127.0.0.1:7946 --internal 127.0.0.1:7947)")
@@ -35,7 +36,7 @@ func startCluster(f serveFlags, publicURL string, eng *engine.Engine, st *store.
 	if err != nil {
 		return nil, nil, err
 	}
-	spread, err := spreadMetadata(node, st, md, log)
+	spread, err := spreadMetadata(node, st, md, cat, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -424,14 +424,15 @@ func (c *testCluster) stream(total int, during func(sent int)) int {
 func (c *testCluster) missingCalls(sink *callSink, total int) string {
 	sink.mu.Lock()
 	var missing []string
-	for i := 0; i < total && len(missing) < 3; i++ {
+	for i := 0; i < total; i++ {
 		if u := fmt.Sprintf("u%d", i); sink.keys[u] == nil {
 			missing = append(missing, u)
 		}
 	}
 	sink.mu.Unlock()
 	var b strings.Builder
-	for _, u := range missing {
+	fmt.Fprintf(&b, "\n%d users without a call: %s", len(missing), strings.Join(missing[:min(len(missing), 200)], " "))
+	for _, u := range missing[:min(len(missing), 3)] {
 		r := c.pick().call("GET", "/v1/profiles/user:"+u+"/trace", nil)
 		fmt.Fprintf(&b, "\n%s: trace %d %s", u, r.status, clip(r.body, 2000))
 	}

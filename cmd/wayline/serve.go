@@ -242,7 +242,7 @@ func run(f serveFlags, log *slog.Logger) error {
 	var node *cluster.Node
 	if f.cluster.enabled() {
 		var spread *metasync.Sync
-		if node, spread, err = startCluster(f, publicURL, eng, st, md, log); err != nil {
+		if node, spread, err = startCluster(f, publicURL, eng, st, md, cat, log); err != nil {
 			return err
 		}
 		defer spread.Close() // after the node stops (defers run in reverse), before the store closes

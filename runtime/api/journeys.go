@@ -25,7 +25,7 @@ type journeyInput struct {
 	Revision    int64             `json:"revision"`
 }
 
-func versionID(id string, v int) string { return fmt.Sprintf("%s/%08d", id, v) }
+func versionID(id string, v int) string { return model.JourneyVersionID(id, v) }
 
 func (s *Server) listJourneys(ctx *fasthttp.RequestCtx) {
 	limit, cursor, err := listParams(ctx)

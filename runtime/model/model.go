@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -470,6 +471,12 @@ type Journey struct {
 	Revision  int64     `json:"revision"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// JourneyVersionID is the metadata id of a journey's published version: the journey id and the
+// version zero-padded, so a journey's versions list in order.
+func JourneyVersionID(journeyID string, version int) string {
+	return fmt.Sprintf("%s/%08d", journeyID, version)
 }
 
 // JourneyVersion is an immutable published version.
