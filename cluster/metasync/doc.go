@@ -22,7 +22,11 @@
 //     for gossip (Config.Broadcast), split into messages of at most MaxMessage bytes.
 //   - Broadcasts. A node that receives one (NotifyMsg) and finds a version newer than its own
 //     asks the sender for the values (Config.Fetch, answered by the sender's Entries) and
-//     applies them (Apply). Broadcasts are best effort.
+//     applies them (Apply). Broadcasts are best effort. An answer holds the current value of
+//     each key asked for, which may be newer than the broadcast that asked, and so also the
+//     current entries of what those records require (Config.Requires: a live journey its
+//     version, ...); the receiver applies an answer in one batch, so a record never lands
+//     without what it refers to.
 //   - Anti-entropy. memberlist's periodic push/pull exchanges digests of every key and version
 //     (LocalState, MergeRemoteState); a node fetches what the other has newer. This is what
 //     makes a node that joined late, restarted or was cut off converge, and what repairs dropped

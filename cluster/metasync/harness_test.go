@@ -26,9 +26,9 @@ type cluster struct {
 	mu    sync.RWMutex
 	nodes map[string]*node
 
-	dropRate atomic.Uint64 // per mille of broadcasts dropped
+	dropRate atomic.Uint64                             // per mille of broadcasts dropped
 	requires func(kind, id string, value []byte) []Key // Config.Requires of nodes started after it is set
-	sent     sync.Map      // node name → *atomic.Int64 broadcasts sent
+	sent     sync.Map                                  // node name → *atomic.Int64 broadcasts sent
 }
 
 type node struct {
