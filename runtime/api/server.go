@@ -272,10 +272,7 @@ func (s *Server) afterSettled(h fasthttp.RequestHandler) fasthttp.RequestHandler
 		return h
 	}
 	return func(ctx *fasthttp.RequestCtx) {
-		wait, cancel := context.WithTimeout(context.Background(), settleWait)
-		err := s.d.Meta.Settled(wait)
-		cancel()
-		if err != nil {
+		if !s.d.Meta.Settled(settleWait) {
 			s.log.Warn("served a request before the metadata hooks settled", "path", string(ctx.Path()), "waited", settleWait)
 		}
 		h(ctx)
